@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const src = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+// Tests import workspace packages by name; resolve them to their TypeScript sources so `vitest` needs no
+// prior build. The production build resolves the same names through node_modules to dist/.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@parsedmarc-ts\/parser$/, replacement: src('./libs/parser/src/index.ts') },
+      { find: /^@parsedmarc-ts\/output$/, replacement: src('./libs/output/src/index.ts') },
+      { find: /^@parsedmarc-ts\/enrich$/, replacement: src('./libs/enrich/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    pool: 'forks',
+  },
+});
