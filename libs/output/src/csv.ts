@@ -1,0 +1,322 @@
+/**
+ * CSV in parsedmarc's flat layout: the seed's columns first, in its order, then the newer columns. Values
+ * are rendered the way Python's csv module renders them (booleans as True/False, null as empty), so
+ * spreadsheets and scripts built for the original keep working. Cells a spreadsheet would run as a formula
+ * are neutralized with a leading apostrophe (CSV injection: report contents come from strangers).
+ */
+import type { AggregateRecord, AggregateReport, ForensicReport, SmtpTlsReport } from '@parsedmarc-ts/parser';
+
+type Cell = string | number | boolean | null | undefined;
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV cell: Python-style rendering, formula neutralization, RFC 4180 quoting. */
+export function csvCell(value: Cell): string {
+  let text: string;
+  if (value === null || value === undefined) text = '';
+  else if (typeof value === 'boolean') text = value ? 'True' : 'False';
+  else text = String(value);
+  if (FORMULA_START.test(text)) text = `'${text}`;
+  if (/[",\r\n]/.test(text)) return `"${text.replace(/"/g, '""')}"`;
+  return text;
+}
+
+export function csvLine(cells: readonly Cell[]): string {
+  return cells.map(csvCell).join(',') + '\n';
+}
+
+// ---------------------------------------------------------------- aggregate
+
+/** The seed's documented aggregate columns, in its order. */
+export const aggregateSeedColumns = [
+  'xml_schema',
+  'org_name',
+  'org_email',
+  'org_extra_contact_info',
+  'report_id',
+  'begin_date',
+  'end_date',
+  'errors',
+  'domain',
+  'adkim',
+  'aspf',
+  'p',
+  'sp',
+  'pct',
+  'fo',
+  'source_ip_address',
+  'source_country',
+  'source_reverse_dns',
+  'source_base_domain',
+  'count',
+  'disposition',
+  'dkim_alignment',
+  'spf_alignment',
+  'policy_override_reasons',
+  'policy_override_comments',
+  'envelope_from',
+  'header_from',
+  'envelope_to',
+  'dkim_domains',
+  'dkim_selectors',
+  'dkim_results',
+  'spf_domains',
+  'spf_scopes',
+  'spf_results',
+] as const;
+
+/** Columns of later parsedmarc versions and of this project, after the seed's. */
+export const aggregateNewColumns = [
+  'normalized_timespan',
+  'np',
+  'testing',
+  'discovery_method',
+  'source_name',
+  'source_type',
+  'source_asn',
+  'source_as_name',
+  'source_as_domain',
+  'spf_aligned',
+  'dkim_aligned',
+  'dmarc_aligned',
+  'interval_begin',
+  'interval_end',
+  'xml_namespace',
+  'generator',
+] as const;
+
+export const aggregateColumns = [...aggregateSeedColumns, ...aggregateNewColumns] as const;
+export type AggregateColumn = (typeof aggregateColumns)[number];
+
+export const aggregateCsvHeader = (): string => csvLine(aggregateColumns);
+
+const lowerJoin = (values: readonly (string | null)[]): string =>
+  values.map((v) => String(v).toLowerCase()).join(',');
+
+/** The flat row of one record, keyed by column. */
+export function aggregateCsvRow(
+  report: Omit<AggregateReport, 'records'>,
+  record: AggregateRecord,
+): Record<AggregateColumn, Cell> {
+  const meta = report.report_metadata;
+  const policy = report.policy_published;
+  const reasons = record.policy_evaluated.policy_override_reasons;
+  return {
+    xml_schema: report.xml_schema,
+    org_name: meta.org_name,
+    org_email: meta.org_email,
+    org_extra_contact_info: meta.org_extra_contact_info,
+    report_id: meta.report_id,
+    begin_date: meta.begin_date,
+    end_date: meta.end_date,
+    errors: meta.errors.join('|'),
+    domain: policy.domain,
+    adkim: policy.adkim,
+    aspf: policy.aspf,
+    p: policy.p,
+    sp: policy.sp,
+    pct: policy.pct,
+    fo: policy.fo,
+    source_ip_address: record.source.ip_address,
+    source_country: record.source.country,
+    source_reverse_dns: record.source.reverse_dns,
+    source_base_domain: record.source.base_domain,
+    count: record.count,
+    disposition: record.policy_evaluated.disposition,
+    dkim_alignment: record.policy_evaluated.dkim,
+    spf_alignment: record.policy_evaluated.spf,
+    policy_override_reasons: reasons.map((r) => r.type || 'none').join(','),
+    policy_override_comments: reasons.map((r) => r.comment || 'none').join('|'),
+    envelope_from: record.identifiers.envelope_from,
+    header_from: record.identifiers.header_from,
+    envelope_to: record.identifiers.envelope_to,
+    dkim_domains: lowerJoin(record.auth_results.dkim.map((d) => d.domain)),
+    dkim_selectors: lowerJoin(record.auth_results.dkim.map((d) => d.selector)),
+    dkim_results: lowerJoin(record.auth_results.dkim.map((d) => d.result)),
+    spf_domains: lowerJoin(record.auth_results.spf.map((s) => s.domain)),
+    spf_scopes: lowerJoin(record.auth_results.spf.map((s) => s.scope)),
+    spf_results: lowerJoin(record.auth_results.spf.map((s) => s.result)),
+    normalized_timespan: record.normalized_timespan,
+    np: policy.np,
+    testing: policy.testing,
+    discovery_method: policy.discovery_method,
+    source_name: record.source.name,
+    source_type: record.source.type,
+    source_asn: record.source.asn,
+    source_as_name: record.source.as_name,
+    source_as_domain: record.source.as_domain,
+    spf_aligned: record.alignment.spf,
+    dkim_aligned: record.alignment.dkim,
+    dmarc_aligned: record.alignment.dmarc,
+    interval_begin: record.interval_begin,
+    interval_end: record.interval_end,
+    xml_namespace: report.xml_namespace,
+    generator: meta.generator,
+  };
+}
+
+/** CSV lines (no header) for the records of one report or report part. */
+export function aggregateCsvLines(report: AggregateReport): string {
+  let out = '';
+  for (const record of report.records) {
+    const row = aggregateCsvRow(report, record);
+    out += csvLine(aggregateColumns.map((c) => row[c]));
+  }
+  return out;
+}
+
+/** Seed API parsed_aggregate_reports_to_csv: header plus one row per record. */
+export function parsedAggregateReportsToCsv(reports: AggregateReport | readonly AggregateReport[]): string {
+  const list = Array.isArray(reports) ? reports : [reports as AggregateReport];
+  return aggregateCsvHeader() + list.map(aggregateCsvLines).join('');
+}
+
+// ---------------------------------------------------------------- forensic
+
+export const forensicSeedColumns = [
+  'feedback_type',
+  'user_agent',
+  'version',
+  'original_envelope_id',
+  'original_mail_from',
+  'original_rcpt_to',
+  'arrival_date',
+  'arrival_date_utc',
+  'subject',
+  'message_id',
+  'authentication_results',
+  'dkim_domain',
+  'source_ip_address',
+  'source_country',
+  'source_reverse_dns',
+  'source_base_domain',
+  'delivery_result',
+  'auth_failure',
+  'reported_domain',
+  'authentication_mechanisms',
+  'sample_headers_only',
+] as const;
+
+export const forensicNewColumns = [
+  'source_name',
+  'source_type',
+  'source_asn',
+  'source_as_name',
+  'source_as_domain',
+] as const;
+
+export const forensicColumns = [...forensicSeedColumns, ...forensicNewColumns] as const;
+export type ForensicColumn = (typeof forensicColumns)[number];
+
+export const forensicCsvHeader = (): string => csvLine(forensicColumns);
+
+export function forensicCsvRow(report: ForensicReport): Record<ForensicColumn, Cell> {
+  return {
+    feedback_type: report.feedback_type,
+    user_agent: report.user_agent,
+    version: report.version,
+    original_envelope_id: report.original_envelope_id,
+    original_mail_from: report.original_mail_from,
+    original_rcpt_to: report.original_rcpt_to,
+    arrival_date: report.arrival_date,
+    arrival_date_utc: report.arrival_date_utc,
+    subject: report.parsed_sample.subject,
+    message_id: report.message_id,
+    authentication_results: report.authentication_results,
+    dkim_domain: report.dkim_domain,
+    source_ip_address: report.source.ip_address,
+    source_country: report.source.country,
+    source_reverse_dns: report.source.reverse_dns,
+    source_base_domain: report.source.base_domain,
+    delivery_result: report.delivery_result,
+    auth_failure: report.auth_failure.join(','),
+    reported_domain: report.reported_domain,
+    authentication_mechanisms: report.authentication_mechanisms.join(','),
+    sample_headers_only: report.sample_headers_only,
+    source_name: report.source.name,
+    source_type: report.source.type,
+    source_asn: report.source.asn,
+    source_as_name: report.source.as_name,
+    source_as_domain: report.source.as_domain,
+  };
+}
+
+export function forensicCsvLines(report: ForensicReport): string {
+  const row = forensicCsvRow(report);
+  return csvLine(forensicColumns.map((c) => row[c]));
+}
+
+/** Seed API parsed_forensic_reports_to_csv. */
+export function parsedForensicReportsToCsv(reports: ForensicReport | readonly ForensicReport[]): string {
+  const list = Array.isArray(reports) ? reports : [reports as ForensicReport];
+  return forensicCsvHeader() + list.map(forensicCsvLines).join('');
+}
+
+/** RFC 9991's word. */
+export const parsedFailureReportsToCsv = parsedForensicReportsToCsv;
+
+// ---------------------------------------------------------------- SMTP TLS
+
+export const smtpTlsColumns = [
+  'organization_name',
+  'begin_date',
+  'end_date',
+  'report_id',
+  'result_type',
+  'successful_session_count',
+  'failed_session_count',
+  'policy_domain',
+  'policy_type',
+  'policy_strings',
+  'mx_host_patterns',
+  'sending_mta_ip',
+  'receiving_ip',
+  'receiving_mx_hostname',
+  'receiving_mx_helo',
+  'additional_info_uri',
+  'failure_reason_code',
+  // newer: RFC 8460's own name for the URI, kept apart from additional_info_uri
+  'additional_information',
+  'contact_info',
+] as const;
+
+export type SmtpTlsColumn = (typeof smtpTlsColumns)[number];
+
+export const smtpTlsCsvHeader = (): string => csvLine(smtpTlsColumns);
+
+/**
+ * One row per policy (its session counts) and one per failure detail, like the original. Unlike the
+ * original, each failure row also names its policy, and policy strings never leak from one policy to the next.
+ */
+export function smtpTlsCsvLines(report: SmtpTlsReport): string {
+  let out = '';
+  for (const policy of report.policies) {
+    const common: Partial<Record<SmtpTlsColumn, Cell>> = {
+      organization_name: report.organization_name,
+      begin_date: report.begin_date,
+      end_date: report.end_date,
+      report_id: report.report_id,
+      contact_info: report.contact_info,
+      policy_domain: policy.policy_domain,
+      policy_type: policy.policy_type,
+      policy_strings: policy.policy_strings?.join('|'),
+      mx_host_patterns: policy.mx_host_patterns?.join('|'),
+    };
+    const summary = {
+      ...common,
+      successful_session_count: policy.successful_session_count,
+      failed_session_count: policy.failed_session_count,
+    };
+    out += csvLine(smtpTlsColumns.map((c) => summary[c]));
+    for (const failure of policy.failure_details ?? []) {
+      const row: Partial<Record<SmtpTlsColumn, Cell>> = { ...common, ...failure };
+      out += csvLine(smtpTlsColumns.map((c) => row[c]));
+    }
+  }
+  return out;
+}
+
+export function parsedSmtpTlsReportsToCsv(reports: SmtpTlsReport | readonly SmtpTlsReport[]): string {
+  const list = Array.isArray(reports) ? reports : [reports as SmtpTlsReport];
+  return smtpTlsCsvHeader() + list.map(smtpTlsCsvLines).join('');
+}

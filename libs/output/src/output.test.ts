@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AggregateReport, ForensicReport } from '@parsedmarc-ts/parser';
+import {
+  aggregateSeedColumns,
+  csvCell,
+  forensicSeedColumns,
+  JsonArrayWriter,
+  parsedAggregateReportsToCsv,
+  parsedForensicReportsToCsv,
+} from './index.js';
+
+const fixture = (p: string): string =>
+  readFileSync(new URL(`../../../test/fixtures/${p}`, import.meta.url), 'utf8');
+
+/** The seed's documented aggregate example, completed with the fields of the newer model. */
+function seedAggregate(): AggregateReport {
+  const seed = JSON.parse(fixture('conformance/seed/aggregate.json'));
+  for (const r of seed.records) {
+    Object.assign(r.source, { name: null, type: null, asn: null, as_name: null, as_domain: null });
+    Object.assign(r, {
+      normalized_timespan: false,
+      interval_begin: '2012-04-28 00:00:00',
+      interval_end: '2012-04-28 23:59:59',
+    });
+    for (const a of [...r.auth_results.dkim, ...r.auth_results.spf]) a.human_result = null;
+  }
+  Object.assign(seed.report_metadata, {
+    timespan_requires_normalization: false,
+    original_timespan_seconds: 86399,
+    generator: null,
+  });
+  Object.assign(seed.policy_published, { np: null, testing: null, discovery_method: null });
+  seed.xml_namespace = null;
+  return seed;
+}
+
+describe('aggregate CSV', () => {
+  it("reproduces the seed's documented CSV in the seed's columns, then appends the new ones", () => {
+    const [header, row, ...rest] = parsedAggregateReportsToCsv(seedAggregate()).split('\n');
+    const [seedHeader, seedRow] = fixture('conformance/seed/aggregate.csv').trim().split('\n');
+    expect(rest).toEqual(['']);
+    expect(header!.startsWith(`${seedHeader},`)).toBe(true);
+    expect(row!.startsWith(`${seedRow},`)).toBe(true);
+    expect(header!.split(',').slice(0, aggregateSeedColumns.length)).toEqual([...aggregateSeedColumns]);
+    expect(header!.split(',').slice(aggregateSeedColumns.length)).toContain('dmarc_aligned');
+  });
+});
+
+describe('forensic CSV', () => {
+  it("reproduces the seed's documented CSV row", () => {
+    const seed = JSON.parse(fixture('conformance/seed/forensic.json')) as ForensicReport;
+    Object.assign(seed.source, { name: null, type: null, asn: null, as_name: null, as_domain: null });
+    const [header, row] = parsedForensicReportsToCsv(seed).split('\n');
+    const [seedHeader, seedRow] = fixture('conformance/seed/forensic.csv').trim().split('\n');
+    expect(header!.split(',').slice(0, forensicSeedColumns.length).join(',')).toBe(seedHeader);
+    expect(row!.startsWith(`${seedRow},`)).toBe(true);
+  });
+});
+
+describe('csvCell', () => {
+  it('neutralizes cells a spreadsheet would run as a formula', () => {
+    expect(csvCell('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csvCell('+1')).toBe("'+1");
+    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvCell('example.com')).toBe('example.com');
+  });
+  it('renders like Python csv: booleans True/False, null empty, quotes doubled', () => {
+    expect(csvCell(true)).toBe('True');
+    expect(csvCell(null)).toBe('');
+    expect(csvCell('a "b", c')).toBe('"a ""b"", c"');
+  });
+});
+
+describe('JsonArrayWriter', () => {
+  it('merges the parts of one aggregate report into the JSON of the whole report', () => {
+    const whole = seedAggregate();
+    const r0 = whole.records[0]!;
+    const records = [0, 1, 2, 3, 4].map((i) => ({ ...r0, count: i }));
+    const report = { ...whole, records };
+    let text = '';
+    const writer = new JsonArrayWriter((c) => (text += c));
+    writer.add({ a: 1 });
+    writer.addAggregatePart({ ...report, records: records.slice(0, 2) }, true, false);
+    writer.addAggregatePart({ ...report, records: [] }, false, false);
+    writer.addAggregatePart({ ...report, records: records.slice(2) }, false, true);
+    writer.addAggregatePart({ ...report, records: [] }, true, true);
+    writer.close();
+    expect(text).toBe(JSON.stringify([{ a: 1 }, report, { ...report, records: [] }], null, 2));
+  });
+  it('writes nested arrays with the indentation of the combined output', () => {
+    let text = '{\n  "aggregate_reports": ';
+    const writer = new JsonArrayWriter((c) => (text += c), 2);
+    writer.addAggregatePart(seedAggregate(), true, true);
+    writer.close();
+    text += ',\n  "forensic_reports": []\n}';
+    expect(text).toBe(
+      JSON.stringify({ aggregate_reports: [seedAggregate()], forensic_reports: [] }, null, 2),
+    );
+  });
+});
