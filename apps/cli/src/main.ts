@@ -1,3 +1,96 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+/**
+ * `parsedmarc`: the embedded default. Parses the given files and folders (and, with -H, a mailbox) in one
+ * process, enriches the results, and writes them to stdout and the -o folder. A bad input never stops the
+ * run: it is reported on one stderr line naming the input and the reason, and the others go on.
+ *
+ * Exit status: 0 when every input parsed; 1 when some input could not be parsed (all others were still
+ * processed and written); 2 for a usage or configuration error.
+ */
+import { CommanderError } from 'commander';
+import type { ParseError } from '@parsedmarc-ts/parser';
+import { parseArgs } from './args.js';
+import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
+import { expandInputPaths } from './inputs.js';
+import { convertOutlookMsg } from './msgconvert.js';
+import { runFiles } from './pipeline.js';
+import { createProgress } from './progress.js';
+import { OutputDirSink, StdoutJsonSink, type ResultSink } from './sinks.js';
+import { createEnrichStage } from './enrich-stage.js';
+
+export interface MainIo {
+  stdout: NodeJS.WritableStream & import('node:stream').Writable;
+  stderr: NodeJS.WritableStream & import('node:stream').Writable;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
+
+/** Features whose flags are accepted (same meaning as the original) but whose outputs land with later issues. */
+function unavailableFeatures(config: CliConfig): string[] {
+  const missing: string[] = [];
+  if (config.imap) missing.push('IMAP (-H/--host)');
+  if (config.elasticsearch) missing.push('Elasticsearch (-E)');
+  if (config.hec) missing.push('Splunk HEC (--hec)');
+  if (config.kafka) missing.push('Kafka (-K)');
+  if (config.outgoing) missing.push('emailing results (-O)');
+  return missing;
+}
+
+export async function main(argv: string[], io: MainIo = defaultIo()): Promise<number> {
+  let config: CliConfig;
+  try {
+    const { options, filePaths } = parseArgs(argv, (cmd) =>
+      cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }),
+    );
+    config = resolveCliConfig(options, filePaths, io.env);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr.write(`parsedmarc: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const missing = unavailableFeatures(config);
+  if (missing.length > 0) {
+    io.stderr.write(`parsedmarc: not available in this version yet: ${missing.join(', ')}\n`);
+    return 2;
+  }
+
+  const warn = (line: string): void => {
+    io.stderr.write(`parsedmarc: ${line}\n`);
+  };
+  const { files, problems } = await expandInputPaths(config.filePaths);
+  let failures = problems.length;
+  for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
+
+  const sinks: ResultSink[] = [];
+  if (!config.silent) sinks.push(new StdoutJsonSink(io.stdout));
+  if (config.outputDir) sinks.push(new OutputDirSink(config.outputDir));
+
+  const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
+  const enrichStage = await createEnrichStage(config, (obj, msg) =>
+    warn(`${msg}${obj && Object.keys(obj).length ? ` ${JSON.stringify(obj)}` : ''}`),
+  );
+  try {
+    const stats = await runFiles(files, {
+      sinks,
+      enrich: enrichStage?.enrich,
+      convertOutlookMsg,
+      onError: (source: string, error: ParseError) => {
+        progress.clear();
+        warn(`${source}: ${error.code}: ${error.message}`);
+      },
+      onProgress: (event) => progress.update(event),
+    });
+    failures += stats.failures;
+  } finally {
+    progress.done();
+    await enrichStage?.close();
+    for (const sink of sinks) await sink.close();
+  }
+  return failures > 0 ? 1 : 0;
 }

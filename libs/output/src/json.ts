@@ -38,13 +38,17 @@ export class JsonArrayWriter {
   /**
    * @param write receives the text in order
    * @param indent indentation of the array's own brackets (e.g. 2 for a value of a top-level key)
+   * @param resume continue an array whose text so far ends just before its closing bracket and that has
+   *   at least one element (appending to an existing file); nothing is written until the first element
    */
   constructor(
     private readonly write: WriteChunk,
     private readonly indent = 0,
+    resume = false,
   ) {
     this.itemIndent = ' '.repeat(indent + 2);
-    write('[');
+    if (resume) this.count = 1;
+    else write('[');
   }
 
   get size(): number {

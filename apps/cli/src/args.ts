@@ -1,0 +1,171 @@
+/**
+ * The command line of the original parsedmarc (../shared/conformance/seed/cli-help.txt), flag for flag, plus
+ * this project's additions (--offline, SMTP TLS topic, "failure" aliases of the "forensic" flags, secrets
+ * from files). Parsing only: values are validated by config.ts.
+ */
+import { Command, Option } from 'commander';
+
+export const VERSION = '0.1.0';
+
+export interface RawCliOptions {
+  output?: string;
+  nameservers?: string[];
+  timeout?: string;
+  dnsRetries?: string;
+  offline?: boolean;
+  ipDb?: string;
+  host?: string;
+  user?: string;
+  password?: string;
+  passwordFile?: string;
+  imapPort?: string;
+  imapNoSsl?: boolean;
+  reportsFolder?: string;
+  archiveFolder?: string;
+  delete?: boolean;
+  elasticsearchHost?: string[] | boolean;
+  elasticsearchIndexPrefix?: string;
+  elasticsearchIndexSuffix?: string;
+  hec?: string;
+  hecToken?: string;
+  hecIndex?: string;
+  hecSkipCertificateVerification?: boolean;
+  kafkaHosts?: string[] | boolean;
+  kafkaAggregateTopic?: string;
+  kafkaForensic_topic?: string;
+  kafkaForensicTopic?: string;
+  kafkaFailureTopic?: string;
+  kafkaSmtpTlsTopic?: string;
+  saveAggregate?: boolean;
+  saveForensic?: boolean;
+  saveFailure?: boolean;
+  saveSmtpTls?: boolean;
+  outgoingHost?: string;
+  outgoingUser?: string;
+  outgoingPassword?: string;
+  outgoingPort?: string;
+  outgoingSsl?: string;
+  outgoingFrom?: string;
+  outgoingTo?: string[];
+  outgoingSubject?: string;
+  outgoingAttachment?: string;
+  outgoingMessage?: string;
+  watch?: boolean;
+  test?: boolean;
+  silent?: boolean;
+  debug?: boolean;
+  progress?: boolean;
+}
+
+export interface ParsedArgs {
+  options: RawCliOptions;
+  filePaths: string[];
+}
+
+export function buildCommand(): Command {
+  const cmd = new Command('parsedmarc')
+    .description('Parses DMARC reports')
+    .argument(
+      '[file_path...]',
+      'one or more paths to aggregate or forensic report files, emails, mbox files or folders',
+    )
+    .option('-o, --output <OUTPUT>', 'Write output files to the given directory')
+    .option(
+      '-n, --nameservers <NAMESERVERS...>',
+      "nameservers to query (Default is Cloudflare's nameservers)",
+    )
+    .option('-t, --timeout <TIMEOUT>', 'number of seconds to wait for an answer from DNS (Default: 2.0)')
+    .option('--dns-retries <N>', 'DNS retries per nameserver after a timeout (Default: 1)')
+    .option(
+      '--offline',
+      'Do not make any DNS query (reverse DNS and base domain stay empty; country still works)',
+    )
+    .option(
+      '--ip-db <PATH>',
+      'Path to your own MMDB IP-to-country database (MaxMind GeoLite2/GeoIP2 or DB-IP)',
+    )
+    .option('-H, --host <HOST>', 'IMAP hostname or IP address')
+    .option('-u, --user <USER>', 'IMAP user')
+    .option('-p, --password <PASSWORD>', 'IMAP password (prefer --password-file or PARSEDMARC_IMAP_PASSWORD)')
+    .option('--password-file <PATH>', 'Read the IMAP password from this file')
+    .option('--imap-port <IMAP_PORT>', 'IMAP port')
+    .option('--imap-no-ssl', 'Do not use SSL/TLS when connecting to IMAP')
+    .option(
+      '-r, --reports-folder <REPORTS_FOLDER>',
+      'The IMAP folder containing the reports (Default: INBOX)',
+    )
+    .option(
+      '-a, --archive-folder <ARCHIVE_FOLDER>',
+      'Specifies the IMAP folder to move messages to after processing them (Default: Archive)',
+    )
+    .option('-d, --delete', 'Delete the reports after processing them')
+    .option(
+      '-E, --elasticsearch-host [ELASTICSEARCH_HOST...]',
+      'One or more Elasticsearch hostnames or URLs to use (e.g. localhost:9200)',
+    )
+    .option(
+      '--elasticsearch-index-prefix <PREFIX>',
+      'Prefix to add in front of the dmarc_aggregate and dmarc_forensic Elasticsearch index names, joined by _',
+    )
+    .option(
+      '--elasticsearch-index-suffix <SUFFIX>',
+      'Append this suffix to the dmarc_aggregate and dmarc_forensic Elasticsearch index names, joined by _',
+    )
+    .option('--hec <HEC>', 'URL to a Splunk HTTP Event Collector (HEC)')
+    .option('--hec-token <HEC_TOKEN>', 'The authorization token for a Splunk HTTP Event Collector (HEC)')
+    .option(
+      '--hec-index <HEC_INDEX>',
+      'The index to use when sending events to the Splunk HTTP Event Collector (HEC)',
+    )
+    .option('--hec-skip-certificate-verification', 'Skip certificate verification for Splunk HEC')
+    .option('-K, --kafka-hosts [KAFKA_HOSTS...]', 'A list of one or more Kafka hostnames or URLs')
+    .option(
+      '--kafka-aggregate-topic <TOPIC>',
+      'The Kafka topic to publish aggregate reports to (Default: dmarc_aggregate)',
+    )
+    .option(
+      '--kafka-forensic_topic <TOPIC>',
+      'The Kafka topic to publish forensic reports to (Default: dmarc_forensic)',
+    )
+    .addOption(new Option('--kafka-forensic-topic <TOPIC>', 'Same as --kafka-forensic_topic').hideHelp())
+    .option('--kafka-failure-topic <TOPIC>', 'Alias of --kafka-forensic_topic (RFC 9991 says "failure")')
+    .option(
+      '--kafka-smtp-tls-topic <TOPIC>',
+      'The Kafka topic to publish SMTP TLS reports to (Default: dmarc_smtp_tls)',
+    )
+    .option('--save-aggregate', 'Save aggregate reports to search indexes')
+    .option('--save-forensic', 'Save forensic reports to search indexes')
+    .option('--save-failure', 'Alias of --save-forensic')
+    .option('--save-smtp-tls', 'Save SMTP TLS reports to search indexes')
+    .option('-O, --outgoing-host <OUTGOING_HOST>', 'Email the results using this host')
+    .option('-U, --outgoing-user <OUTGOING_USER>', 'Email the results using this user')
+    .option('-P, --outgoing-password <OUTGOING_PASSWORD>', 'Email the results using this password')
+    .option('--outgoing-port <OUTGOING_PORT>', 'Email the results using this port')
+    .option(
+      '--outgoing-ssl <OUTGOING_SSL>',
+      'Use SSL/TLS instead of STARTTLS (more secure, and required by some providers, like Gmail)',
+    )
+    .option('-F, --outgoing-from <OUTGOING_FROM>', 'Email the results using this from address')
+    .option('-T, --outgoing-to <OUTGOING_TO...>', 'Email the results to these addresses')
+    .option('-S, --outgoing-subject <OUTGOING_SUBJECT>', 'Email the results using this subject')
+    .option('-A, --outgoing-attachment <OUTGOING_ATTACHMENT>', 'Email the results using this filename')
+    .option('-M, --outgoing-message <OUTGOING_MESSAGE>', 'Email the results using this message')
+    .option('-w, --watch', 'Use an IMAP IDLE connection to process reports as they arrive in the inbox')
+    .option('--test', 'Do not move or delete IMAP messages')
+    .option('-s, --silent', 'Only print errors and warnings')
+    .option('--no-progress', 'Never show the progress bar (it shows only when stderr is a terminal)')
+    .option('--debug', 'Print debugging information')
+    .version(VERSION, '-v, --version', "show program's version number and exit")
+    .helpOption('-h, --help', 'show this help message and exit')
+    .showHelpAfterError()
+    .exitOverride();
+  return cmd;
+}
+
+/** Parses argv (without node and script). Throws commander's CommanderError on usage errors, -h and -v. */
+export function parseArgs(argv: readonly string[], configure?: (cmd: Command) => void): ParsedArgs {
+  const cmd = buildCommand();
+  configure?.(cmd);
+  cmd.parse([...argv], { from: 'user' });
+  return { options: cmd.opts<RawCliOptions>(), filePaths: cmd.processedArgs[0] as string[] };
+}

@@ -1,0 +1,241 @@
+/**
+ * Where results go in the embedded CLI: stdout (the combined JSON) and the -o folder (JSON, CSV, samples).
+ * Sinks receive results in input order, aggregate reports possibly in parts (huge reports), and write them
+ * incrementally so memory stays bounded. `flush` makes everything written so far durable (fsync), which
+ * the IMAP ingest waits for before it moves or deletes a message.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+  ftruncateSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ParsedReport, ReportPart } from '@parsedmarc-ts/parser';
+import {
+  aggregateCsvHeader,
+  aggregateCsvLines,
+  forensicCsvHeader,
+  forensicCsvLines,
+  indentedJson,
+  JsonArrayWriter,
+  smtpTlsCsvHeader,
+  smtpTlsCsvLines,
+} from '@parsedmarc-ts/output';
+
+export interface ResultItem {
+  source: string;
+  parsed: ParsedReport;
+  part?: ReportPart;
+}
+
+export interface ResultSink {
+  write(item: ResultItem): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const isFirstPart = (item: ResultItem): boolean => !item.part || item.part.index === 0;
+const isLastPart = (item: ResultItem): boolean => !item.part || item.part.isLast;
+
+/** Buffers text and writes it to a stream with backpressure. */
+class StreamText {
+  private buffer = '';
+  constructor(private readonly stream: Writable) {}
+  add = (chunk: string): void => {
+    this.buffer += chunk;
+  };
+  async drain(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const text = this.buffer;
+    this.buffer = '';
+    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+}
+
+/**
+ * The combined results on stdout: {"aggregate_reports": [...], "forensic_reports": [...], "smtp_tls_reports": [...]},
+ * the same document the original prints. Aggregate reports stream; the (small) forensic and SMTP TLS
+ * reports are kept until the end because their keys come after.
+ */
+export class StdoutJsonSink implements ResultSink {
+  private readonly text: StreamText;
+  private readonly aggregates: JsonArrayWriter;
+  private readonly forensic: unknown[] = [];
+  private readonly smtpTls: unknown[] = [];
+
+  constructor(stream: Writable) {
+    this.text = new StreamText(stream);
+    this.text.add('{\n  "aggregate_reports": ');
+    this.aggregates = new JsonArrayWriter(this.text.add, 2);
+  }
+
+  async write(item: ResultItem): Promise<void> {
+    const { parsed } = item;
+    if (parsed.report_type === 'aggregate') {
+      this.aggregates.addAggregatePart(parsed.report, isFirstPart(item), isLastPart(item));
+      await this.text.drain();
+    } else if (parsed.report_type === 'forensic') this.forensic.push(parsed.report);
+    else this.smtpTls.push(parsed.report);
+  }
+
+  async flush(): Promise<void> {
+    await this.text.drain();
+  }
+
+  async close(): Promise<void> {
+    this.aggregates.close();
+    this.text.add(`,\n  "forensic_reports": ${indentedJson(this.forensic, 2)}`);
+    this.text.add(`,\n  "smtp_tls_reports": ${indentedJson(this.smtpTls, 2)}\n}\n`);
+    await this.text.drain();
+  }
+}
+
+/** A file written with synchronous appends (simple, ordered, and fsync-able for durability). */
+class AppendFile {
+  private fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+  write = (text: string): void => {
+    writeSync(this.fd, text);
+  };
+  sync(): void {
+    fsyncSync(this.fd);
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Opens a JSON array file for appending, like the original's append_json: a new file starts a new array;
+ * an existing non-empty array is continued in place (its closing bracket is cut and rewritten at close).
+ */
+function openJsonArray(path: string): { file: AppendFile; writer: JsonArrayWriter } {
+  let resume = false;
+  if (existsSync(path) && statSync(path).size > 0) {
+    const size = statSync(path).size;
+    const tailLength = Math.min(size, 4096);
+    const fd = openSync(path, 'r+');
+    try {
+      const tail = Buffer.alloc(tailLength);
+      readSync(fd, tail, 0, tailLength, size - tailLength);
+      const text = tail.toString('utf8');
+      const close = text.lastIndexOf(']');
+      if (close === -1 || text.slice(close + 1).trim() !== '')
+        throw new Error(`${path} does not end with a JSON array`);
+      const beforeClose = text.slice(0, close).trimEnd();
+      const isEmptyArray = beforeClose.endsWith('[') && size <= tailLength && beforeClose.trim() === '[';
+      if (isEmptyArray) ftruncateSync(fd, 0);
+      else {
+        ftruncateSync(fd, size - tailLength + Buffer.byteLength(beforeClose, 'utf8'));
+        resume = true;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const file = new AppendFile(path);
+  return { file, writer: new JsonArrayWriter(file.write, 0, resume) };
+}
+
+function openCsv(path: string, header: string): AppendFile {
+  const isNew = !existsSync(path) || statSync(path).size === 0;
+  const file = new AppendFile(path);
+  if (isNew) file.write(header);
+  return file;
+}
+
+/** A filesystem-safe name (the original's get_filename_safe_string). */
+export function filenameSafe(text: string): string {
+  const safe = text
+    .replace(/[\\/:"*?|<>\r\n\t]/g, '')
+    .replace(/^[.\s]+|[.\s]+$/g, '')
+    .slice(0, 100);
+  return safe.length > 0 ? safe : 'sample';
+}
+
+/**
+ * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv and samples/<subject>.eml,
+ * appended to like the original does when the files exist already.
+ */
+export class OutputDirSink implements ResultSink {
+  private readonly files: AppendFile[] = [];
+  private readonly jsonFiles: AppendFile[] = [];
+  private readonly json: Record<ParsedReport['report_type'], JsonArrayWriter>;
+  private readonly csv: Record<ParsedReport['report_type'], AppendFile>;
+  private readonly samplesDir: string;
+  private readonly sampleNames = new Set<string>();
+
+  constructor(readonly dir: string) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+    mkdirSync(dir, { recursive: true });
+    this.samplesDir = join(dir, 'samples');
+    const aggregate = openJsonArray(join(dir, 'aggregate.json'));
+    const forensic = openJsonArray(join(dir, 'forensic.json'));
+    const smtpTls = openJsonArray(join(dir, 'smtp_tls.json'));
+    this.json = { aggregate: aggregate.writer, forensic: forensic.writer, smtp_tls: smtpTls.writer };
+    this.csv = {
+      aggregate: openCsv(join(dir, 'aggregate.csv'), aggregateCsvHeader()),
+      forensic: openCsv(join(dir, 'forensic.csv'), forensicCsvHeader()),
+      smtp_tls: openCsv(join(dir, 'smtp_tls.csv'), smtpTlsCsvHeader()),
+    };
+    this.jsonFiles.push(aggregate.file, forensic.file, smtpTls.file);
+    this.files.push(...this.jsonFiles, ...Object.values(this.csv));
+  }
+
+  async write(item: ResultItem): Promise<void> {
+    const { parsed } = item;
+    switch (parsed.report_type) {
+      case 'aggregate':
+        this.json.aggregate.addAggregatePart(parsed.report, isFirstPart(item), isLastPart(item));
+        this.csv.aggregate.write(aggregateCsvLines(parsed.report));
+        break;
+      case 'forensic':
+        this.json.forensic.add(parsed.report);
+        this.csv.forensic.write(forensicCsvLines(parsed.report));
+        this.writeSample(
+          parsed.report.parsed_sample.filename_safe_subject ?? parsed.report.parsed_sample.subject,
+          parsed.report.sample,
+        );
+        break;
+      case 'smtp_tls':
+        this.json.smtp_tls.add(parsed.report);
+        this.csv.smtp_tls.write(smtpTlsCsvLines(parsed.report));
+        break;
+    }
+  }
+
+  private writeSample(subject: string | null, sample: string): void {
+    mkdirSync(this.samplesDir, { recursive: true });
+    const base = filenameSafe(subject ?? 'sample');
+    let name = base;
+    for (let n = 1; this.sampleNames.has(name) || existsSync(join(this.samplesDir, `${name}.eml`)); n += 1)
+      name = `${base} (${n})`;
+    this.sampleNames.add(name);
+    const file = new AppendFile(join(this.samplesDir, `${name}.eml`));
+    file.write(sample);
+    file.sync();
+    file.close();
+  }
+
+  async flush(): Promise<void> {
+    for (const file of this.files) file.sync();
+  }
+
+  async close(): Promise<void> {
+    for (const writer of Object.values(this.json)) writer.close();
+    for (const file of this.jsonFiles) file.write('\n');
+    for (const file of this.files) {
+      file.sync();
+      file.close();
+    }
+  }
+}
