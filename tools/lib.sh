@@ -8,6 +8,7 @@ PDM_STATE_DIR="${PDM_STATE_DIR:-$HOME/.cache/parsedmarc-ts}"
 export PDM_STATE_DIR
 # Directory holding tools/ (repo root is its parent).
 PDM_TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # for callers
 PDM_REPO_DIR="$(cd "$PDM_TOOLS_DIR/.." && pwd)"
 
 # pdm_log msg...   -> stderr, prefixed with the calling tool name (PDM_NAME) and time
@@ -80,6 +81,24 @@ pdm_pid_alive() {
   kill -0 "$pid" 2>/dev/null
 }
 
+# pdm_pid_matches pidfile pattern -> 0 if the pidfile's live process has a command
+# line matching the grep -E pattern (guards against a recycled pid after a reboot/crash)
+pdm_pid_matches() {
+  local pidfile="$1" pattern="$2" pid
+  pdm_pid_alive "$pidfile" || return 1
+  pid="$(cat "$pidfile")"
+  [[ -r "/proc/$pid/cmdline" ]] || return 0 # no /proc: trust the pid
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -Eq -- "$pattern"
+}
+
+# pdm_forget_stale_pidfile pidfile pattern -> remove the pidfile unless it names a
+# live process matching pattern
+pdm_forget_stale_pidfile() {
+  local pidfile="$1" pattern="$2"
+  [[ -f "$pidfile" ]] || return 0
+  pdm_pid_matches "$pidfile" "$pattern" || rm -f "$pidfile"
+}
+
 # pdm_stop_pidfile pidfile [timeout_s=20] -> TERM, wait, then KILL; removes pidfile.
 # Returns 0 if nothing runs afterwards.
 pdm_stop_pidfile() {
@@ -125,6 +144,7 @@ pdm_spawn() {
   # setsid has to fork (caller is a process-group leader).
   local launcher=(nohup)
   command -v setsid >/dev/null 2>&1 && launcher=(setsid)
+  # shellcheck disable=SC2016 # $$/$0/$@ expand in the child
   "${launcher[@]}" bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
     </dev/null >>"$logfile" 2>&1 9>&- &
   local i

@@ -7,8 +7,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../lib.sh
+# shellcheck source=tools/lib.sh
 . "$HERE/../lib.sh"
+# shellcheck disable=SC2034 # read by lib.sh
 PDM_NAME=kafka
 
 KAFKA_HOST=127.0.0.1
@@ -68,7 +69,7 @@ do_install() {
   pdm_sha256 "$HERE/pom.xml" >"$tmp/.pom.sha256"
   rm -rf "$LIB"
   mv "$tmp" "$LIB"
-  pdm_log "installed $(ls "$LIB" | wc -l) jars in $(($(date +%s) - t0))s: $(cd "$LIB" && ls kafka_2.13-*.jar)"
+  pdm_log "installed $(find "$LIB" -name "*.jar" | wc -l) jars in $(($(date +%s) - t0))s: $(cd "$LIB" && ls kafka_2.13-*.jar)"
 }
 
 healthy() {
@@ -164,6 +165,9 @@ do_status() {
 do_env() {
   echo "export KAFKA_BROKERS=$KAFKA_HOST:$KAFKA_PORT"
 }
+
+# A pidfile left by a crash/reboot may name a recycled pid: ignore it unless it is ours.
+pdm_forget_stale_pidfile "$PIDFILE" 'kafka\.Kafka'
 
 case "${1:-}" in
   install) pdm_lock "$LOCK"; do_install ;;
