@@ -6,6 +6,7 @@
  * Exit status: 0 when every input parsed; 1 when some input could not be parsed (all others were still
  * processed and written); 2 for a usage or configuration error.
  */
+import type { Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import type { ParseError } from '@parsedmarc-ts/parser';
 import { parseArgs } from './args.js';
@@ -18,8 +19,8 @@ import { OutputDirSink, StdoutJsonSink, type ResultSink } from './sinks.js';
 import { createEnrichStage } from './enrich-stage.js';
 
 export interface MainIo {
-  stdout: NodeJS.WritableStream & import('node:stream').Writable;
-  stderr: NodeJS.WritableStream & import('node:stream').Writable;
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
   env: Record<string, string | undefined>;
 }
 

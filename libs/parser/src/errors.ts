@@ -4,6 +4,8 @@
  * member...) so that one bad input in a batch can be reported on one line and the rest of the batch goes on.
  */
 
+import type { ParseLimits } from './limits.js';
+
 export const parseErrorCodes = [
   /** Not a DMARC aggregate/forensic report, nor an SMTP TLS report, nor a container holding one. */
   'UNRECOGNIZED_FORMAT',
@@ -104,13 +106,10 @@ export class InvalidSmtpTlsReport extends ParseError {
   }
 }
 
-export function limitExceeded(limit: keyof ParseLimitsShape, limitValue: number, what: string, context: ParseErrorContext = {}): ParseError {
+export function limitExceeded(limit: keyof ParseLimits, limitValue: number, what: string, context: ParseErrorContext = {}): ParseError {
   return new ParseError('LIMIT_EXCEEDED', `${what} exceeds the limit ${limit}=${limitValue}`, {
     ...context,
     limit,
     limitValue,
   });
 }
-
-// Local alias to avoid an import cycle with limits.ts (which imports nothing).
-type ParseLimitsShape = import('./limits.js').ParseLimits;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, runnable on a fresh clone after `npm ci`: installs (idempotently, cached under
+# $PDM_STATE_DIR) and starts the real servers the tests need on 127.0.0.1, runs lint, typecheck and every
+# test, then stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Dates in golden files are rendered in the process's local time zone, like the original: pin it.
+export TZ=UTC
+
+SERVERS=(${PDM_TEST_SERVERS:-dns})
+started=()
+cleanup() {
+  for name in "${started[@]}"; do tools/"$name"/ctl.sh stop >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+for name in "${SERVERS[@]}"; do
+  if ! tools/"$name"/ctl.sh status >/dev/null 2>&1; then
+    echo "== starting test server: $name"
+    tools/"$name"/ctl.sh start
+    started+=("$name")
+  fi
+  eval "$(tools/"$name"/ctl.sh env)"
+done
+
+echo "== build (tsc -b)"
+npm run build
+echo "== lint"
+npx eslint .
+echo "== tests"
+npx vitest run "$@"
