@@ -55,7 +55,8 @@ export interface PolicyPublished {
 }
 
 export interface PolicyOverrideReason {
-  type: string;
+  /** null when the reporter sent an empty <type> (seen in the wild; the original keeps it as null). */
+  type: string | null;
   comment: string | null;
 }
 
