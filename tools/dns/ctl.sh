@@ -18,8 +18,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # read by lib.sh
 PDM_NAME=dns
-# shellcheck source=../lib.sh
+# shellcheck source=tools/lib.sh
 . "$HERE/../lib.sh"
 
 DNS_HOST=127.0.0.1
@@ -88,15 +89,18 @@ cmd_start() {
   : >"$S/added.hosts"
   local user group
   user="$(id -un)" group="$(id -gn)"
+  # keep one old log when it grew past 50 MB (benchmarks log ~200 bytes per query)
+  if [[ $(stat -c %s "$LOG" 2>/dev/null || echo 0) -gt 52428800 ]]; then mv -f "$LOG" "$LOG.1"; fi
   printf '\n===== start %s =====\n' "$(date '+%F %T')" >>"$LOG"
   local before i
   before=$(stat -c %s "$LOG")
   # dnsmasq daemonizes itself; the parent exits non-zero if the setup (bind, config) fails.
+  # (fd 9 = the pdm_lock lock file: not inherited by the daemon)
   if ! "$(dnsmasq_bin)" --conf-file="$CONF" \
     --port="$DNS_PORT" \
     --addn-hosts="$S/records.hosts" --addn-hosts="$S/bench.hosts" --addn-hosts="$S/added.hosts" \
     --log-facility="$LOG" --pid-file="$PIDFILE" \
-    --user="$user" --group="$group" >"$OUT" 2>&1; then
+    --user="$user" --group="$group" >"$OUT" 2>&1 9>&-; then
     cat "$OUT" >&2
     pdm_tail_log "$LOG" 30
     pdm_die "dnsmasq failed to start"
@@ -171,15 +175,20 @@ cmd_env() {
   echo "export PDM_DNS_SERVER=$DNS_HOST:$DNS_PORT PDM_DNS_HOST=$DNS_HOST PDM_DNS_PORT=$DNS_PORT PDM_DNS_QUERY_LOG=$LOG"
 }
 
+mkdir -p "$S"
+# a pidfile left by a crash/reboot may name a recycled pid: ignore it unless it is dnsmasq
+pdm_forget_stale_pidfile "$PIDFILE" dnsmasq
+LOCK="$S/.lock" # serialises install/start/stop/reloads of parallel callers
+
 case "${1:-}" in
-install) cmd_install ;;
-start) cmd_start ;;
-stop) cmd_stop ;;
-restart) cmd_stop && cmd_start ;;
+install) pdm_lock "$LOCK" && cmd_install ;;
+start) pdm_lock "$LOCK" && cmd_start ;;
+stop) pdm_lock "$LOCK" && cmd_stop ;;
+restart) pdm_lock "$LOCK" && cmd_stop && cmd_start ;;
 status) cmd_status ;;
 env) cmd_env ;;
-add-ptr) shift && cmd_add_ptr "$@" ;;
-clear-ptrs) cmd_clear_ptrs ;;
+add-ptr) shift && pdm_lock "$LOCK" && cmd_add_ptr "$@" ;;
+clear-ptrs) pdm_lock "$LOCK" && cmd_clear_ptrs ;;
 query-count) shift && cmd_query_count "$@" ;;
 log) echo "$LOG" ;;
 *)
