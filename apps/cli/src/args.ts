@@ -14,6 +14,7 @@ export interface RawCliOptions {
   dnsRetries?: string;
   offline?: boolean;
   ipDb?: string;
+  senderMap?: string;
   host?: string;
   user?: string;
   password?: string;
@@ -83,6 +84,10 @@ export function buildCommand(): Command {
     .option(
       '--ip-db <PATH>',
       'Path to your own MMDB IP-to-country database (MaxMind GeoLite2/GeoIP2 or DB-IP)',
+    )
+    .option(
+      '--sender-map <CSV>',
+      'Your own CSV of base_domain,name,type to name sending services (overrides the shipped map)',
     )
     .option('-H, --host <HOST>', 'IMAP hostname or IP address')
     .option('-u, --user <USER>', 'IMAP user')

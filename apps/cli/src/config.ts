@@ -40,6 +40,7 @@ export const cliConfigSchema = z.object({
     retries: z.coerce.number().int().min(0).max(10),
   }),
   ipDbPath: z.string().nullable(),
+  senderMapCsv: z.string().nullable(),
   imap: z
     .object({
       host: z.string().min(1),
@@ -145,6 +146,7 @@ export function resolveCliConfig(
       retries: options.dnsRetries ?? env.PARSEDMARC_DNS_RETRIES ?? 1,
     },
     ipDbPath: options.ipDb ?? env.PARSEDMARC_IP_DB_PATH ?? null,
+    senderMapCsv: options.senderMap ?? env.PARSEDMARC_SENDER_MAP ?? null,
     imap: imapHost
       ? {
           host: imapHost,

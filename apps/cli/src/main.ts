@@ -79,7 +79,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   try {
     const stats = await runFiles(files, {
       sinks,
-      enrich: enrichStage?.enrich,
+      enrich: enrichStage.enrich,
       convertOutlookMsg,
       onError: (source: string, error: ParseError) => {
         progress.clear();
@@ -90,7 +90,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     failures += stats.failures;
   } finally {
     progress.done();
-    await enrichStage?.close();
+    await enrichStage.close();
     for (const sink of sinks) await sink.close();
   }
   return failures > 0 ? 1 : 0;
