@@ -13,7 +13,10 @@ export { splitIntoUtcDays, orgNameBaseDomain } from './normalize.js';
 const SLICE = 1 << 20;
 
 /** Parses a whole aggregate report (XML as a string or bytes). Throws ParseError. */
-export function parseAggregateReportXml(xml: string | Uint8Array, options: AggregateParseOptions = {}): AggregateReport {
+export function parseAggregateReportXml(
+  xml: string | Uint8Array,
+  options: AggregateParseOptions = {},
+): AggregateReport {
   const limits = resolveLimits(options.limits);
   if (xml.length > limits.maxInputBytes) {
     throw limitExceeded('maxInputBytes', limits.maxInputBytes, 'The report', sourceContext(options));

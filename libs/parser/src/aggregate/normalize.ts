@@ -28,6 +28,9 @@ export class ReportDataError extends Error {}
 export interface ReportTimespan {
   begin: number;
   end: number;
+  /** begin and end as interval_begin/interval_end print them, computed once per report. */
+  beginUtc: string;
+  endUtc: string;
   normalize: boolean;
 }
 
@@ -54,7 +57,8 @@ export function parseTimestamp(text: RawText, what: string): number {
   if (!nonEmpty(text)) throw new ReportDataError(`Missing field: ${what}`);
   const dot = text.indexOf('.');
   const whole = (dot < 0 ? text : text.slice(0, dot)).trim();
-  if (!/^[+-]?\d+$/.test(whole)) throw new ReportDataError(`Invalid ${what} timestamp: ${JSON.stringify(text)}`);
+  if (!/^[+-]?\d+$/.test(whole))
+    throw new ReportDataError(`Invalid ${what} timestamp: ${JSON.stringify(text)}`);
   const seconds = Number(whole);
   // Date's range (±8.64e15 ms): beyond it no date can be printed.
   if (!Number.isSafeInteger(seconds) || Math.abs(seconds) > 8.64e12) {
@@ -125,7 +129,14 @@ export function buildHeader(
     },
     xml_namespace: namespace,
   };
-  return { header, timespan: { begin, end, normalize: span > NORMALIZE_TIMESPAN_THRESHOLD_SECONDS } };
+  const timespan: ReportTimespan = {
+    begin,
+    end,
+    beginUtc: formatUtc(begin),
+    endUtc: formatUtc(end),
+    normalize: span > NORMALIZE_TIMESPAN_THRESHOLD_SECONDS,
+  };
+  return { header, timespan };
 }
 
 /** The record's message count: a non-negative integer (the original's int() refuses "1.5" too). */
@@ -203,17 +214,24 @@ export function normalizeRecordCore(raw: RawRecord): RecordCore {
   };
 }
 
-function withInterval(core: RecordCore, count: number, normalized: boolean, begin: number, end: number): AggregateRecord {
+function withInterval(
+  core: RecordCore,
+  source: AggregateRecord['source'],
+  count: number,
+  normalized: boolean,
+  intervalBegin: string,
+  intervalEnd: string,
+): AggregateRecord {
   return {
-    source: { ...core.source },
+    source,
     count,
     alignment: core.alignment,
     policy_evaluated: core.policy_evaluated,
     identifiers: core.identifiers,
     auth_results: core.auth_results,
     normalized_timespan: normalized,
-    interval_begin: formatUtc(begin),
-    interval_end: formatUtc(end),
+    interval_begin: intervalBegin,
+    interval_end: intervalEnd,
   };
 }
 
@@ -224,14 +242,20 @@ function withInterval(core: RecordCore, count: number, normalized: boolean, begi
  * Days whose share rounds to 0 are not emitted. Slices share the nested objects but each has its own
  * `source`, the part enrichment fills in.
  */
-export function emitRecord(raw: RawRecord, timespan: ReportTimespan, emit: (record: AggregateRecord) => void): void {
+export function emitRecord(
+  raw: RawRecord,
+  timespan: ReportTimespan,
+  emit: (record: AggregateRecord) => void,
+): void {
   const core = normalizeRecordCore(raw);
   if (!timespan.normalize) {
-    emit(withInterval(core, core.count, false, timespan.begin, timespan.end));
+    emit(withInterval(core, core.source, core.count, false, timespan.beginUtc, timespan.endUtc));
     return;
   }
   for (const slice of splitIntoUtcDays(timespan.begin, timespan.end, core.count)) {
-    emit(withInterval(core, slice.count, true, slice.begin, slice.end));
+    emit(
+      withInterval(core, { ...core.source }, slice.count, true, formatUtc(slice.begin), formatUtc(slice.end)),
+    );
   }
 }
 

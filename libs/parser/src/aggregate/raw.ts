@@ -102,5 +102,11 @@ export function newRawRecord(): RawRecord {
 }
 
 export function newRawAuthResult(): RawAuthResult {
-  return { domain: undefined, selector: undefined, scope: undefined, result: undefined, human_result: undefined };
+  return {
+    domain: undefined,
+    selector: undefined,
+    scope: undefined,
+    result: undefined,
+    human_result: undefined,
+  };
 }

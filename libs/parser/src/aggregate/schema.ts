@@ -138,7 +138,12 @@ define(RECORD, {
   auth_results: AUTH_RESULTS,
 });
 define(ROW, { source_ip: SOURCE_IP, count: COUNT, policy_evaluated: POLICY_EVALUATED });
-define(POLICY_EVALUATED, { disposition: DISPOSITION, dkim: EVALUATED_DKIM, spf: EVALUATED_SPF, reason: REASON });
+define(POLICY_EVALUATED, {
+  disposition: DISPOSITION,
+  dkim: EVALUATED_DKIM,
+  spf: EVALUATED_SPF,
+  reason: REASON,
+});
 define(REASON, { type: REASON_TYPE, comment: REASON_COMMENT });
 define(IDENTIFIERS, { header_from: HEADER_FROM, envelope_from: ENVELOPE_FROM, envelope_to: ENVELOPE_TO });
 define(AUTH_RESULTS, { dkim: AUTH_DKIM, spf: AUTH_SPF });
@@ -148,4 +153,9 @@ define(AUTH_DKIM, {
   result: AUTH_RESULT,
   human_result: AUTH_HUMAN_RESULT,
 });
-define(AUTH_SPF, { domain: AUTH_DOMAIN, scope: AUTH_SCOPE, result: AUTH_RESULT, human_result: AUTH_HUMAN_RESULT });
+define(AUTH_SPF, {
+  domain: AUTH_DOMAIN,
+  scope: AUTH_SCOPE,
+  result: AUTH_RESULT,
+  human_result: AUTH_HUMAN_RESULT,
+});

@@ -62,6 +62,8 @@ export interface AggregateStreamHandlers {
 
 /** Past this many recorded problems the rest are only counted: garbage input must not grow memory. */
 const MAX_PROBLEMS = 100;
+/** Distinct values shared between records; past this, values are kept as read. */
+const MAX_INTERNED = 10_000;
 
 export class AggregateReportStreamParser {
   readonly #handlers: AggregateStreamHandlers;
@@ -115,6 +117,7 @@ export class AggregateReportStreamParser {
   #recordsEmitted = 0;
   #lastSkipReason = '';
   #xmlErrors = 0;
+  readonly #interned = new Map<string, string>();
 
   constructor(handlers: AggregateStreamHandlers, options: AggregateParseOptions = {}) {
     this.#handlers = handlers;
@@ -168,7 +171,8 @@ export class AggregateReportStreamParser {
     try {
       if (this.#decoder !== undefined) this.#writeDecodedUnguarded(this.#decoder.decode());
       this.#sax.close();
-      if (this.#xmlErrors > 1) this.#problem(`Invalid XML: ${this.#xmlErrors - 1} more errors after the first`);
+      if (this.#xmlErrors > 1)
+        this.#problem(`Invalid XML: ${this.#xmlErrors - 1} more errors after the first`);
       if (this.#feedbackState === 'before') {
         throw this.#invalid('not a DMARC aggregate report: no <feedback> element');
       }
@@ -246,7 +250,8 @@ export class AggregateReportStreamParser {
     this.#tail = chunk.length >= 8 ? chunk.slice(-8) : (this.#tail + chunk).slice(-8);
 
     const lastMarkup = chunk.lastIndexOf('<');
-    this.#runWithoutMarkup = lastMarkup < 0 ? this.#runWithoutMarkup + chunk.length : chunk.length - lastMarkup - 1;
+    this.#runWithoutMarkup =
+      lastMarkup < 0 ? this.#runWithoutMarkup + chunk.length : chunk.length - lastMarkup - 1;
     if (this.#runWithoutMarkup > this.#limits.maxXmlTextBytes) {
       throw this.#limit('maxXmlTextBytes', this.#limits.maxXmlTextBytes, 'A text node');
     }
@@ -286,7 +291,9 @@ export class AggregateReportStreamParser {
       const samePrefix =
         prefix === ''
           ? name.indexOf(':') < 0
-          : name.length > prefix.length + 1 && name.startsWith(prefix) && name.charCodeAt(prefix.length) === 58;
+          : name.length > prefix.length + 1 &&
+            name.startsWith(prefix) &&
+            name.charCodeAt(prefix.length) === 58;
       if (samePrefix) {
         context = S.children[parent]?.get(prefix === '' ? name : name.slice(prefix.length + 1)) ?? S.IGNORED;
         if (context !== S.IGNORED) context = this.#enter(context);
@@ -353,7 +360,10 @@ export class AggregateReportStreamParser {
       this.#textDepth = -1;
       const trimmed = this.#text.trim();
       this.#text = '';
-      this.#setText(context, trimmed === '' ? null : trimmed);
+      this.#setText(
+        context,
+        trimmed === '' ? null : context === S.SOURCE_IP ? trimmed : this.#intern(trimmed),
+      );
       return;
     }
     switch (context) {
@@ -379,6 +389,17 @@ export class AggregateReportStreamParser {
         throw this.#limit('maxXmlTextBytes', this.#limits.maxXmlTextBytes, 'The text of an element');
       }
     }
+  }
+
+  /**
+   * Reports repeat the same few words and domains in every record ("pass", "example.com"...): sharing one
+   * string per value keeps a parsed report's memory and the garbage collector's work down.
+   */
+  #intern(value: string): string {
+    const known = this.#interned.get(value);
+    if (known !== undefined) return known;
+    if (this.#interned.size < MAX_INTERNED) this.#interned.set(value, value);
+    return value;
   }
 
   /** Stores a text element's value; the first occurrence of each counts. */
@@ -600,7 +621,8 @@ export class AggregateReportStreamParser {
 
   /** Remembers a fatal error (the SAX state is no longer trustworthy) and names the source in it. */
   #fail(error: unknown): unknown {
-    const failure = ParseError.is(error) && this.#source !== undefined ? error.withSource(this.#source) : error;
+    const failure =
+      ParseError.is(error) && this.#source !== undefined ? error.withSource(this.#source) : error;
     this.#failure = failure;
     return failure;
   }
