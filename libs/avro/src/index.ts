@@ -1,0 +1,7 @@
+export * from './generated/types.js';
+export * from './generated/schemas.js';
+export * from './convert.js';
+export * from './keys.js';
+export * from './codec.js';
+export * from './split.js';
+export * from './compat.js';
