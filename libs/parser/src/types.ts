@@ -128,6 +128,19 @@ export interface EmailAddress {
   domain: string;
 }
 
+/** One Received header of a forensic sample, as the original's mail parser reports it. */
+export interface ReceivedHop {
+  from?: string;
+  by?: string;
+  with?: string;
+  date?: string;
+  hop: number;
+  /** UTC "YYYY-MM-DD HH:MM:SS"; absent when the date cannot be parsed. */
+  date_utc?: string;
+  /** Seconds after the previous hop (0 for the first, or when a date is missing). */
+  delay: number;
+}
+
 export interface ParsedSample {
   /** Lower-cased header names, each with its (decoded) value. Known keys are listed; others may appear. */
   [header: string]: unknown;
@@ -136,11 +149,20 @@ export interface ParsedSample {
   cc: EmailAddress[];
   bcc: EmailAddress[];
   reply_to: EmailAddress[];
+  /** Only when the sample has Delivered-To headers. */
+  delivered_to?: EmailAddress[];
   subject: string | null;
+  /** UTC, "YYYY-MM-DD HH:MM:SS". */
   date: string | null;
+  /** Offset of the Date header's zone in hours, e.g. "+2", "-6", "+5.5". */
+  timezone: string | null;
   to_domains: string[];
-  body: string;
-  headers: Record<string, string>;
+  /** Received headers, oldest first (hop 1 is the last header). */
+  received: ReceivedHop[];
+  /** Text parts joined (null for a headers-only sample). */
+  body: string | null;
+  /** Header names as written, values decoded; a repeated header gives the list of its values. */
+  headers: Record<string, string | string[]>;
   attachments: { filename: string | null; mail_content_type: string; sha256: string; payload_size: number }[];
   has_defects: boolean;
   filename_safe_subject: string | null;

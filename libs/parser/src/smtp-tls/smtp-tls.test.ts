@@ -84,17 +84,14 @@ describe('SMTP TLS reports match 10.4.3 (keys, order and values)', () => {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type RawReport = Record<string, any>;
 
-const valid = (): Record<string, unknown> =>
-  JSON.parse(sample('rfc8460.json').toString('utf8')) as Record<string, unknown>;
+const valid = (): RawReport => JSON.parse(sample('rfc8460.json').toString('utf8')) as RawReport;
 
 describe('parseSmtpTlsReportJson', () => {
   test('mx-host (string or list) and mx-host-pattern are merged, additional-info-uri kept', () => {
-    const report = valid();
-    const policies = report['policies'] as Record<string, Record<string, unknown>>[];
-    policies[0]!['policy']!['mx-host'] = ['a.example', 'b.example'];
-    policies[0]!['policy']!['mx-host-pattern'] = ['b.example', '*.c.example'];
-    (policies[0]!['failure-details'] as Record<string, unknown>[])[0]!['additional-info-uri'] =
-      'https://x.example/1';
+    const report: RawReport = valid();
+    report.policies[0].policy['mx-host'] = ['a.example', 'b.example'];
+    report.policies[0].policy['mx-host-pattern'] = ['b.example', '*.c.example'];
+    report.policies[0]['failure-details'][0]['additional-info-uri'] = 'https://x.example/1';
     const policy = parseSmtpTlsReportJson(JSON.stringify(report)).policies[0]!;
     expect(policy.mx_host_patterns).toEqual(['a.example', 'b.example', '*.c.example']);
     expect(Object.keys(policy.failure_details![0]!)).toEqual([
@@ -107,10 +104,8 @@ describe('parseSmtpTlsReportJson', () => {
   });
 
   test('accepts bytes with a BOM and session counts sent as digit strings', () => {
-    const report = valid();
-    (report['policies'] as Record<string, Record<string, unknown>>[])[0]!['summary']![
-      'total-successful-session-count'
-    ] = '5326';
+    const report: RawReport = valid();
+    report.policies[0].summary['total-successful-session-count'] = '5326';
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(report))]);
     expect(parseSmtpTlsReportJson(bytes).policies[0]!.successful_session_count).toBe(5326);
   });
