@@ -167,6 +167,19 @@ describe('a dead resolver', () => {
   });
 });
 
+describe('close()', () => {
+  it('ends lookups in flight with null, without blaming the nameserver', async () => {
+    const logger = recordingLogger();
+    const enricher = await createEnricher({ nameservers: [hole.server], timeoutMs: 60_000, logger });
+    const inFlight = Promise.all(benchIps(5, 4000).map((ip) => enricher.ipInfo(ip)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await enricher.close();
+    expect((await inFlight).map((i) => i.reverse_dns)).toEqual(Array(5).fill(null));
+    expect(logger.warnings).toEqual([]);
+    expect(enricher.stats().downNameservers).toEqual([]);
+  });
+});
+
 describe('answers other than a PTR', () => {
   it('SERVFAIL gives null, is cached briefly as a miss, and warns nobody', async () => {
     const server = await startScriptedServer(() => ({ rcode: 'SERVFAIL' }));

@@ -177,6 +177,8 @@ export class DnsClient {
         if (!this.admit(state)) continue;
         askedAny = true;
         let result = await this.udpAttempt(state, qname);
+        // close() settles pending queries: stop here rather than blame the server or open a new socket.
+        if (this.closed) return { kind: 'unavailable' };
         if (result.kind !== 'response') {
           this.noteFailure(state, result);
           sawTimeout = true;
@@ -322,6 +324,7 @@ export class DnsClient {
   }
 
   private async udpAttempt(state: ServerState, qname: string): Promise<AttemptResult> {
+    if (this.closed) return { kind: 'unreachable', code: 'CLOSED' };
     let socket: dgram.Socket;
     try {
       socket = await this.socketFor(state);
@@ -438,7 +441,9 @@ function checkResponse(msg: Buffer, qname: string): DnsResponse | null {
   const question = packet.questions?.[0];
   if (question && (question.type !== 'PTR' || question.name.toLowerCase() !== qname.toLowerCase()))
     return null;
-  if (!question && !truncated) return null;
+  // Some servers leave the question out of error responses (FORMERR, NOTIMP, REFUSED); a NOERROR or
+  // NXDOMAIN must name our question to be believed.
+  if (!question && !truncated && (rcode === RCODE_NOERROR || rcode === RCODE_NXDOMAIN)) return null;
   return { kind: 'response', rcode, packet, truncated };
 }
 
