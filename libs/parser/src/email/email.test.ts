@@ -93,17 +93,23 @@ describe('parseEmail', () => {
   });
 
   test('too many MIME parts is LIMIT_EXCEEDED', async () => {
+    // the multipart itself is a part: 1 + 10 parts is one too many
     const error = await parseError(
-      parseEmail(multipartEmail(20), { limits: { maxMimeParts: 10 }, source: 'many.eml' }),
+      parseEmail(multipartEmail(10), { limits: { maxMimeParts: 10 }, source: 'many.eml' }),
     );
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.context).toMatchObject({ source: 'many.eml', limit: 'maxMimeParts', limitValue: 10 });
+    expect((await parseEmail(multipartEmail(9), { limits: { maxMimeParts: 10 } })).attachments).toHaveLength(
+      9,
+    );
     // the default limit (500) applies too
     expect((await parseError(parseEmail(multipartEmail(600)))).code).toBe('LIMIT_EXCEEDED');
-    // and a message within the limit parses
-    expect((await parseEmail(multipartEmail(8), { limits: { maxMimeParts: 10 } })).attachments).toHaveLength(
-      8,
-    );
+  });
+
+  test('a byte order mark before the headers is ignored', async () => {
+    const email = await parseEmail(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), multipartEmail(1)]));
+    expect(email.from).toBe('a@example.com');
+    expect(email.subject).toBe('many');
   });
 
   test('an input larger than maxInputBytes is LIMIT_EXCEEDED', async () => {

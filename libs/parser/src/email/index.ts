@@ -77,7 +77,9 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
   if (bytes.byteLength > limits.maxInputBytes) {
     throw limitExceeded('maxInputBytes', limits.maxInputBytes, `email of ${bytes.byteLength} bytes`, context);
   }
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A UTF-8 byte order mark (from an editor) would become part of the first header's name.
+  if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) buffer = buffer.subarray(3);
   const head = buffer.subarray(0, 4096).toString('latin1');
   if (head.trim() === '') throw new ParseError('EMPTY_INPUT', 'the email is empty', context);
   if (!looksLikeEmail(head)) {
@@ -99,7 +101,8 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
       keepCidLinks: true,
       checksumAlgo: false,
       maxHtmlLengthToParse: maxHtmlToTextChars,
-      // mailsplit counts the root node too, and reads 0 as "default"
+      // mailsplit counts every node, the root multipart included (so does maxMimeParts); it reads 0 as
+      // "default", and a message has at least one part anyway
       maxChildNodes: Math.max(1, limits.maxMimeParts),
     });
   } catch (error) {
