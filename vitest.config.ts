@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@parsedmarc-ts\/parser$/, replacement: src('./libs/parser/src/index.ts') },
       { find: /^@parsedmarc-ts\/output$/, replacement: src('./libs/output/src/index.ts') },
       { find: /^@parsedmarc-ts\/enrich$/, replacement: src('./libs/enrich/src/index.ts') },
+      { find: /^@parsedmarc-ts\/mailbox$/, replacement: src('./libs/mailbox/src/index.ts') },
       { find: /^@parsedmarc-ts\/avro$/, replacement: src('./libs/avro/src/index.ts') },
       { find: /^@parsedmarc-ts\/kafka$/, replacement: src('./libs/kafka/src/index.ts') },
       { find: /^@parsedmarc-ts\/service-runtime$/, replacement: src('./libs/service-runtime/src/index.ts') },
