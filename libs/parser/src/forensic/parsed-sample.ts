@@ -242,8 +242,9 @@ export async function parseSample(
     filename_safe_subject: filenameSafeString(subject),
   };
 
-  // Every other header under its lower-cased name (a list when repeated, left out when empty), in
-  // message order, placed before the body like the original's mail parser does.
+  // Every other header under its lower-cased name (a list when repeated, left out when empty, as the
+  // original's mail parser does), in message order, just before the body (the original's order is that of
+  // a Python set, i.e. arbitrary).
   const others = new Map<string, string[]>();
   for (const field of fields) {
     const key = field.name.toLowerCase();
