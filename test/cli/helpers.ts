@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../apps/cli/src/main.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const samples = (p: string): string => `${repoRoot}test/fixtures/samples/${p}`;
+export const conformance = (p: string): string => `${repoRoot}test/fixtures/conformance/${p}`;
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process with captured stdout/stderr and the given environment. */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const code = await main(args, { stdout, stderr, env });
+  return { code, stdout: out, stderr: err };
+}
+
+/** Runs fn with process.env.TZ set (Node re-reads TZ when it is assigned). */
+export async function withTimeZone<T>(tz: string, fn: () => Promise<T>): Promise<T> {
+  const previous = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    return await fn();
+  } finally {
+    if (previous === undefined) delete process.env.TZ;
+    else process.env.TZ = previous;
+  }
+}
+
+/** The local DNS test server's address, starting it with the repo's script when the runner has not. */
+export function dnsServer(): string {
+  if (process.env.PDM_DNS_SERVER) return process.env.PDM_DNS_SERVER;
+  execFileSync(`${repoRoot}tools/dns/ctl.sh`, ['start'], { stdio: 'inherit' });
+  const env = execFileSync(`${repoRoot}tools/dns/ctl.sh`, ['env'], { encoding: 'utf8' });
+  const match = /PDM_DNS_SERVER=(\S+)/.exec(env);
+  if (!match) throw new Error(`tools/dns/ctl.sh env printed no PDM_DNS_SERVER: ${env}`);
+  process.env.PDM_DNS_SERVER = match[1];
+  return match[1]!;
+}
