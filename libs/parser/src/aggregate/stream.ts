@@ -71,6 +71,7 @@ export class AggregateReportStreamParser {
   readonly #source: string | undefined;
   readonly #baseDomain: (name: string) => string | null;
   readonly #sax: SaxesParser<{ xmlns: false }>;
+  readonly #textHandler: (text: string) => void;
 
   /** Set once a fatal error was thrown; every later call throws it again. */
   #failure: unknown = undefined;
@@ -93,6 +94,7 @@ export class AggregateReportStreamParser {
 
   // Text of the open text element (only one can be open: their children are ignored).
   #textDepth = -1;
+  #lastTagPosition = 0;
   #text = '';
 
   // What has been read so far.
@@ -131,8 +133,10 @@ export class AggregateReportStreamParser {
     });
     sax.on('opentag', (tag) => this.#open(tag));
     sax.on('closetag', () => this.#close());
-    sax.on('text', (text) => this.#onText(text));
-    sax.on('cdata', (text) => this.#onText(text));
+    // The text handler is on only inside the elements whose text we read: without one, saxes skips the
+    // whitespace and ignored text between elements without building strings for it.
+    this.#textHandler = (text: string): void => this.#onText(text);
+    sax.on('cdata', this.#textHandler);
     this.#sax = sax;
   }
 
@@ -271,6 +275,7 @@ export class AggregateReportStreamParser {
     if (contexts.length >= this.#limits.maxXmlDepth) {
       throw this.#limit('maxXmlDepth', this.#limits.maxXmlDepth, 'Element nesting depth');
     }
+    this.#checkGapSinceLastTag();
     const parent = contexts.length === 0 ? S.OUTSIDE : (contexts[contexts.length - 1] as number);
     const name = tag.name;
     let context: number = S.IGNORED;
@@ -304,6 +309,7 @@ export class AggregateReportStreamParser {
     if (S.isTextElement[context]) {
       this.#textDepth = contexts.length;
       this.#text = '';
+      this.#sax.on('text', this.#textHandler);
     }
   }
 
@@ -352,12 +358,14 @@ export class AggregateReportStreamParser {
   }
 
   #close(): void {
+    this.#checkGapSinceLastTag();
     const contexts = this.#contexts;
     const depth = contexts.length;
     const context = contexts.pop();
     if (context === undefined || context === S.IGNORED) return;
     if (depth === this.#textDepth) {
       this.#textDepth = -1;
+      this.#sax.off('text');
       const trimmed = this.#text.trim();
       this.#text = '';
       this.#setText(
@@ -377,6 +385,18 @@ export class AggregateReportStreamParser {
         this.#finishRecord();
         break;
     }
+  }
+
+  /**
+   * Text and markup between two tags longer than maxXmlTextBytes: a huge text node, even in an element we
+   * do not read (saxes skips those without buffering, but such input is an attack, not a report).
+   */
+  #checkGapSinceLastTag(): void {
+    const position = this.#sax.position;
+    if (position - this.#lastTagPosition > this.#limits.maxXmlTextBytes) {
+      throw this.#limit('maxXmlTextBytes', this.#limits.maxXmlTextBytes, 'A text node');
+    }
+    this.#lastTagPosition = position;
   }
 
   #onText(text: string): void {
