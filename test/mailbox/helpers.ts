@@ -228,3 +228,20 @@ export function referenceIndex(): Record<string, { report_type?: string; records
     readFileSync(join(repoRoot, 'test/fixtures/conformance/parsedmarc-10.4.3/_index.json'), 'utf8'),
   ) as Record<string, { report_type?: string; records?: number; error?: string }>;
 }
+
+/** The folder each sample must land in, from the reference implementation's verdict on it. */
+export function expectedFolder(sample: string): string {
+  const ref = referenceIndex()[sample];
+  if (!ref) throw new Error(`no reference output for ${sample}`);
+  switch (ref.report_type) {
+    case 'aggregate':
+      return 'Aggregate';
+    case 'failure':
+    case 'forensic':
+      return 'Forensic';
+    case 'smtp_tls':
+      return 'SMTP-TLS';
+    default:
+      return 'Invalid';
+  }
+}

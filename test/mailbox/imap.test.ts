@@ -1,6 +1,7 @@
 /**
- * The mailbox library against the real IMAP server (Dovecot, tools/dovecot): the ingest protocol with a
- * recording handler. The CLI on top of it, with the real parser and sinks, is tested in cli-imap.test.ts.
+ * Everything that needs the real IMAP server (Dovecot, tools/dovecot), in one file because the tests share
+ * the server (one restarts it): the mailbox library's ingest protocol with a recording handler, then the
+ * CLI's mailbox mode with the real parser and sinks over the sample corpus.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -12,8 +13,13 @@ import {
   type ImapSourceOptions,
   type MailMessage,
 } from '@parsedmarc-ts/mailbox';
+import { runMailbox, type ImapConfig, type MailboxRunOptions } from '../../apps/cli/src/mailbox.js';
+import { OutputDirSink, type ResultItem, type ResultSink } from '../../apps/cli/src/sinks.js';
 import {
   appendAll,
+  corpusMessages,
+  expectedFolder,
+  referenceIndex,
   deliver,
   dovecot,
   folderCounts,
@@ -21,6 +27,7 @@ import {
   mailboxState,
   resetMailbox,
   samplesIn,
+  type FolderState,
   type ImapServer,
 } from './helpers.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -306,5 +313,189 @@ describe('watch (IDLE) against Dovecot', () => {
     await run;
     expect(handler.batches.flat()).toEqual(['imap:INBOX/1', 'imap:INBOX/2', 'imap:INBOX/3']);
     expect(await folderCounts(server)).toEqual({ INBOX: 3 });
+  }, 30_000);
+});
+
+describe('CLI mailbox mode (-H) over the sample corpus', () => {
+  const imapConfig = (overrides: Partial<ImapConfig> = {}): ImapConfig => ({
+    host: server.host,
+    user: server.user,
+    password: server.password,
+    port: server.tlsPort,
+    ssl: true,
+    reportsFolder: 'INBOX',
+    archiveFolder: 'Archive',
+    delete: false,
+    test: false,
+    watch: false,
+    ...overrides,
+  });
+
+  const run = async (
+    config: ImapConfig,
+    sinks: ResultSink[],
+    extra: Partial<MailboxRunOptions> = {},
+  ): Promise<{ stats: Awaited<ReturnType<typeof runMailbox>>; errors: string[]; logs: string[] }> => {
+    const errors: string[] = [];
+    const logs: string[] = [];
+    const stats = await runMailbox(config, {
+      sinks,
+      onError: (source, error) => errors.push(`${source}: ${error.code}`),
+      log: (line) => logs.push(line),
+      tls: { ca: readFileSync(server.certPath) },
+      batchSize: 8,
+      ...extra,
+    });
+    return { stats, errors, logs };
+  };
+
+  const outDir = (): string => mkdtempSync(join(tmpdir(), 'pdm-mail-out-'));
+  const readJson = (dir: string, name: string): unknown[] =>
+    JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown[];
+  const notAReport = Buffer.from(
+    'X-Sample: (not a report)\r\nFrom: friend@example.com\r\nSubject: lunch?\r\n\r\nSee you at noon.\r\n',
+  );
+
+  it('parses every report, files each message by its type (Invalid when nothing parsed), creating the folders', async () => {
+    const corpus = corpusMessages();
+    expect(corpus.length).toBeGreaterThanOrEqual(30);
+    await appendAll(server, [...corpus.map((m) => m.bytes), notAReport]);
+    const dir = outDir();
+    const sink = new OutputDirSink(dir);
+    const { stats, logs } = await run(imapConfig(), [sink]);
+    await sink.close();
+    expect(logs).toEqual([]);
+    expect(stats.messages).toBe(corpus.length + 1);
+
+    const expected: Record<string, string[]> = {
+      Aggregate: [],
+      Forensic: [],
+      'SMTP-TLS': [],
+      Invalid: ['(not a report)'],
+    };
+    for (const m of corpus) expected[expectedFolder(m.sample)]!.push(m.sample);
+    const counts = await folderCounts(server);
+    expect(counts.INBOX).toBe(0);
+    for (const [folder, samples] of Object.entries(expected)) {
+      expect(await samplesIn(server, `Archive/${folder}`), folder).toEqual(samples.sort());
+    }
+
+    // Every report reached the output: aggregate records and report counts as the reference has them.
+    const reference = referenceIndex();
+    const aggregateRecords = corpus
+      .filter((m) => reference[m.sample]?.report_type === 'aggregate')
+      .reduce((sum, m) => sum + (reference[m.sample]!.records ?? 0), 0);
+    const aggregates = readJson(dir, 'aggregate.json') as { records: unknown[] }[];
+    expect(aggregates.reduce((sum, r) => sum + r.records.length, 0)).toBe(aggregateRecords);
+    expect(stats.records).toBe(aggregateRecords);
+    expect(readJson(dir, 'forensic.json')).toHaveLength(expected.Forensic!.length);
+    expect(readJson(dir, 'smtp_tls.json')).toHaveLength(expected['SMTP-TLS']!.length);
+    expect(stats.moved.Invalid).toBe(expected.Invalid!.length);
+  }, 60_000);
+
+  it('deletes processed messages with -d', async () => {
+    const corpus = corpusMessages().slice(0, 12);
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const { stats } = await run(imapConfig({ delete: true }), []);
+    expect(stats.deleted).toBe(12);
+    expect(await folderCounts(server)).toEqual({ INBOX: 0 });
+  });
+
+  it('leaves the mailbox exactly as it was with --test, and still outputs the reports', async () => {
+    const corpus = corpusMessages();
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const before = await mailboxState(server);
+    const dir = outDir();
+    const sink = new OutputDirSink(dir);
+    const { stats } = await run(imapConfig({ test: true }), [sink]);
+    await sink.close();
+    expect(stats.messages).toBe(corpus.length);
+    expect(readJson(dir, 'smtp_tls.json').length).toBeGreaterThan(0);
+    expect(await mailboxState(server)).toEqual(before);
+  }, 60_000);
+
+  /** A sink that works until its nth write (or its first flush), then fails like a full disk. */
+  class FailingSink implements ResultSink {
+    writes = 0;
+    constructor(private readonly failAt: { write?: number; flush?: boolean }) {}
+    async write(_item: ResultItem): Promise<void> {
+      this.writes += 1;
+      if (this.failAt.write !== undefined && this.writes >= this.failAt.write)
+        throw new Error('ENOSPC (test)');
+    }
+    async flush(): Promise<void> {
+      if (this.failAt.flush) throw new Error('EIO on fsync (test)');
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('leaves the messages in place when an output write fails (earlier batches are archived)', async () => {
+    const corpus = corpusMessages()
+      .filter((m) => expectedFolder(m.sample) === 'Aggregate')
+      .slice(0, 12);
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const { stats, logs } = await run(imapConfig(), [new FailingSink({ write: 10 })]);
+    expect(stats.failures).toBe(1);
+    expect(logs.join('\n')).toMatch(/OUTPUT: processing failed, messages left in place: ENOSPC \(test\)/);
+    const counts = await folderCounts(server);
+    expect(counts['Archive/Aggregate']).toBe(8); // the first batch of 8 was flushed and moved
+    expect(counts.INBOX).toBe(4);
+  }, 30_000);
+
+  it('moves nothing when flushing an output fails', async () => {
+    await appendAll(
+      server,
+      corpusMessages()
+        .slice(0, 5)
+        .map((m) => m.bytes),
+    );
+    const before = await mailboxState(server);
+    const { stats } = await run(imapConfig(), [new FailingSink({ flush: true })]);
+    expect(stats.failures).toBe(1);
+    // The folders may have been created up front, but INBOX is untouched (\\Recent is a per-session flag
+    // that any read-write SELECT claims, not a change to the mailbox).
+    const inbox = (state: FolderState[]) =>
+      state
+        .find((f) => f.path === 'INBOX')!
+        .messages.map((m) => ({ ...m, flags: m.flags.filter((f) => f !== '\\Recent') }));
+    expect(inbox(await mailboxState(server))).toEqual(inbox(before));
+  }, 30_000);
+
+  it('reports a wrong password once and stops', async () => {
+    const { stats, logs } = await run(imapConfig({ password: 'wrong' }), []);
+    expect(stats.failures).toBe(1);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/AUTH: cannot connect: authentication failed/);
+    expect(logs[0]).not.toContain('wrong');
+  });
+
+  it('watches with --watch: a report delivered while idling is parsed and archived', async () => {
+    const controller = new AbortController();
+    const dir = outDir();
+    const sink = new OutputDirSink(dir);
+    const running = run(imapConfig({ watch: true }), [sink], { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 1500));
+    const twilight = corpusMessages().find((m) => m.sample === 'aggregate/twilight.eml')!;
+    const path = join(mkdtempSync(join(tmpdir(), 'pdm-mail-')), 'twilight.eml');
+    writeFileSync(path, twilight.bytes);
+    deliver(server.user, path);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await folderCounts(server))['Archive/Aggregate'] !== 1)
+      await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    const { stats } = await running;
+    await sink.close();
+    expect(stats.reports).toBe(1);
+    expect(await samplesIn(server, 'Archive/Aggregate')).toEqual(['aggregate/twilight.eml']);
+    expect(readJson(dir, 'aggregate.json')).toHaveLength(1);
   }, 30_000);
 });

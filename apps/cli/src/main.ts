@@ -12,6 +12,7 @@ import type { ParseError } from '@parsedmarc-ts/parser';
 import { parseArgs } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
+import { expandMaildirInputs, runMailbox } from './mailbox.js';
 import { convertOutlookMsg } from './msgconvert.js';
 import { runFiles } from './pipeline.js';
 import { createProgress } from './progress.js';
@@ -29,7 +30,6 @@ const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stder
 /** Features whose flags are accepted (same meaning as the original) but whose outputs land with later issues. */
 function unavailableFeatures(config: CliConfig): string[] {
   const missing: string[] = [];
-  if (config.imap) missing.push('IMAP (-H/--host)');
   if (config.elasticsearch) missing.push('Elasticsearch (-E)');
   if (config.hec) missing.push('Splunk HEC (--hec)');
   if (config.kafka) missing.push('Kafka (-K)');
@@ -64,7 +64,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   const warn = (line: string): void => {
     io.stderr.write(`parsedmarc: ${line}\n`);
   };
-  const { files, problems } = await expandInputPaths(config.filePaths);
+  const { files, problems } = await expandInputPaths(await expandMaildirInputs(config.filePaths));
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
 
@@ -88,6 +88,17 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
       onProgress: (event) => progress.update(event),
     });
     failures += stats.failures;
+    if (config.imap) {
+      const mail = await runMailbox(config.imap, {
+        sinks,
+        enrich: enrichStage?.enrich,
+        convertOutlookMsg,
+        onError: (source: string, error: ParseError) => warn(`${source}: ${error.code}: ${error.message}`),
+        log: warn,
+        progress: { stream: io.stderr, enabled: config.progress && !config.silent },
+      });
+      failures += mail.failures;
+    }
   } finally {
     progress.done();
     await enrichStage.close();
