@@ -70,6 +70,8 @@ export interface ScriptedAnswer {
   ttl?: number;
   /** Over UDP, answer with the TC bit and no records (the client must ask again over TCP). */
   truncateUdp?: boolean;
+  /** Over UDP, do not answer at all (a lost datagram). */
+  drop?: boolean;
 }
 
 export interface ScriptedServer {
@@ -137,11 +139,9 @@ export async function startScriptedServer(
   udpSocket.on('message', (msg, rinfo) => {
     const query = dnsPacket.decode(msg);
     udp++;
-    udpSocket.send(
-      answerFor(query, script(query.questions?.[0]?.name ?? ''), true),
-      rinfo.port,
-      rinfo.address,
-    );
+    const answer = script(query.questions?.[0]?.name ?? '');
+    if (answer.drop) return;
+    udpSocket.send(answerFor(query, answer, true), rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => udpSocket.bind(port, '127.0.0.1', resolve));
   return {

@@ -167,6 +167,38 @@ describe('a dead resolver', () => {
   });
 });
 
+describe('a live resolver that loses datagrams', () => {
+  it('is not marked down, and the retry gets the answers', async () => {
+    // Every other address loses its first query; the others are answered at once, so the server is heard
+    // from while the lost ones time out together.
+    const seen = new Map<string, number>();
+    const server = await startScriptedServer((qname) => {
+      const n = (seen.get(qname) ?? 0) + 1;
+      seen.set(qname, n);
+      const odd = Number(qname.split('.')[0]) % 2 === 1;
+      return odd && n === 1 ? { drop: true } : { ptr: [`ptr-${qname.split('.')[0]}.example.net`] };
+    });
+    const logger = recordingLogger();
+    const enricher = await createEnricher({
+      nameservers: [server.server],
+      timeoutMs: 200,
+      retries: 1,
+      concurrency: 16,
+      logger,
+    });
+    try {
+      const ips = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 1}`);
+      const enriched = await enricher.enrichReport(reportOf(ips));
+      expect(reverseDnsOf(enriched)).toEqual(ips.map((_, i) => `ptr-${i + 1}.example.net`));
+      expect(logger.warnings).toEqual([]);
+      expect(enricher.stats()).toMatchObject({ timeouts: 20, failures: 0, downNameservers: [] });
+    } finally {
+      await enricher.close();
+      await server.close();
+    }
+  });
+});
+
 describe('close()', () => {
   it('ends lookups in flight with null, without blaming the nameserver', async () => {
     const logger = recordingLogger();

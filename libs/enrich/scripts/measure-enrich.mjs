@@ -3,10 +3,14 @@
 // one aggregate report whose 10,000 records all have distinct source IPs, at several concurrency bounds, and
 // prints wall time, queries/s and how the time compares with one round trip per concurrency slot.
 //
-//   npm run build && node libs/enrich/scripts/measure-enrich.mjs [--concurrency 1,8,32,128] [--json]
+//   npm run build && node libs/enrich/scripts/measure-enrich.mjs [--concurrency 1,8,32,128] [--delay-ms N] [--json]
 //
+// --delay-ms N puts a relay (delay-relay.mjs, a child process) in front of dnsmasq that holds every answer
+// N ms, like a recursive resolver on the network: then the run time shows whether lookups overlap
+// (about 10,000 / concurrency x N ms) or queue up one after another (10,000 x N ms).
 // Not a test: numbers depend on the machine. Uses the built package (dist/).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createEnricher } from '@parsedmarc-ts/enrich';
 
@@ -17,6 +21,7 @@ const argValue = (name, fallback) => {
 };
 const concurrencies = argValue('--concurrency', '1,8,32,128').split(',').map(Number);
 const asJson = args.includes('--json');
+const delayMs = Number(argValue('--delay-ms', '0'));
 
 if (!process.env.PDM_DNS_SERVER) {
   const ctl = fileURLToPath(new URL('../../../tools/dns/ctl.sh', import.meta.url));
@@ -27,7 +32,14 @@ if (!process.env.PDM_DNS_SERVER) {
     process.env[k] = v;
   }
 }
-const server = process.env.PDM_DNS_SERVER;
+let server = process.env.PDM_DNS_SERVER;
+let relay = null;
+if (delayMs > 0) {
+  const script = fileURLToPath(new URL('./delay-relay.mjs', import.meta.url));
+  relay = spawn(process.execPath, [script, server, String(delayMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = await once(relay.stdout, 'data');
+  server = `127.0.0.1:${/port (\d+)/.exec(String(line))[1]}`;
+}
 
 const N = 10_000;
 const ips = Array.from({ length: N }, (_, i) => `10.77.${Math.floor(i / 250)}.${(i % 250) + 1}`);
@@ -123,11 +135,13 @@ for (const concurrency of concurrencies) {
   });
 }
 
+relay?.stdin.end();
 if (asJson) {
-  console.log(JSON.stringify({ server, ips: N, roundTripMs: Number(rtt.toFixed(3)), results }));
+  console.log(JSON.stringify({ server, delayMs, ips: N, roundTripMs: Number(rtt.toFixed(3)), results }));
 } else {
+  const via = delayMs > 0 ? ` (relay adding ${delayMs} ms)` : '';
   console.log(
-    `enrich ${N} distinct IPs against ${server}; one round trip (median, sequential) = ${rtt.toFixed(3)} ms`,
+    `enrich ${N} distinct IPs against ${server}${via}; one round trip (median) = ${rtt.toFixed(3)} ms`,
   );
   console.table(results);
 }

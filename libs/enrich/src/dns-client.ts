@@ -75,7 +75,10 @@ export interface DnsClientOptions {
   timeoutMs: number;
   /** Extra passes over the nameservers after the first one found no answer. */
   retries: number;
-  /** Consecutive unanswered queries (no answer in between) after which a nameserver is marked down. */
+  /**
+   * Consecutive unanswered queries (no answer in between) after which a nameserver that has also not answered
+   * anything for a whole timeout is marked down. Default 3.
+   */
   downAfterFailures?: number;
   /** How long a nameserver marked down is skipped before one probe query is let through, in ms. */
   downForMs?: number;
@@ -106,7 +109,11 @@ interface DnsResponse {
   truncated: boolean;
 }
 
-type AttemptResult = DnsResponse | { kind: 'timeout' } | { kind: 'unreachable'; code: string };
+type AttemptResult =
+  | DnsResponse
+  /** sentAt: when the unanswered query was sent (client clock). */
+  | { kind: 'timeout'; sentAt: number }
+  | { kind: 'unreachable'; code: string };
 
 interface ServerState {
   server: Nameserver;
@@ -114,6 +121,8 @@ interface ServerState {
   connecting: Promise<dgram.Socket> | null;
   pending: Map<number, Pending>;
   consecutiveFailures: number;
+  /** When the server last answered anything (clock of the client). */
+  lastAnswerAt: number;
   status: 'up' | 'down' | 'probing';
   downUntil: number;
   warned: boolean;
@@ -143,6 +152,7 @@ export class DnsClient {
       connecting: null,
       pending: new Map(),
       consecutiveFailures: 0,
+      lastAnswerAt: Number.NEGATIVE_INFINITY,
       status: 'up',
       downUntil: 0,
       warned: false,
@@ -163,8 +173,9 @@ export class DnsClient {
 
   /**
    * Looks up the PTR record of a reverse name ("4.3.2.1.in-addr.arpa"). Tries the nameservers in order,
-   * skipping those marked down; a SERVFAIL or an unanswered query moves on to the next one; the whole pass is
-   * repeated `retries` times. Never throws: every failure is an outcome.
+   * skipping those marked down; a SERVFAIL or an unanswered query moves on to the next one. A pass in which
+   * some query went unanswered is repeated, up to `retries` times (retries are for lost datagrams: when every
+   * nameserver answered SERVFAIL or REFUSED, that is the outcome). Never throws: every failure is an outcome.
    */
   async queryPtr(qname: string): Promise<PtrOutcome> {
     if (this.closed) return { kind: 'unavailable' };
@@ -172,16 +183,16 @@ export class DnsClient {
     let sawRefused = false;
     let sawTimeout = false;
     for (let pass = 0; pass <= this.retries; pass++) {
-      let askedAny = false;
+      let unanswered = false;
       for (const state of this.servers) {
         if (!this.admit(state)) continue;
-        askedAny = true;
         let result = await this.udpAttempt(state, qname);
         // close() settles pending queries: stop here rather than blame the server or open a new socket.
         if (this.closed) return { kind: 'unavailable' };
         if (result.kind !== 'response') {
           this.noteFailure(state, result);
           sawTimeout = true;
+          unanswered = true;
           continue;
         }
         this.noteAlive(state);
@@ -190,6 +201,7 @@ export class DnsClient {
           // The server answers over UDP, so a failed TCP exchange says nothing about the server being down.
           if (result.kind !== 'response') {
             sawTimeout = true;
+            unanswered = true;
             continue;
           }
         }
@@ -203,7 +215,8 @@ export class DnsClient {
           this.warnRefusedOnce(state, result.rcode);
         }
       }
-      if (!askedAny) break;
+      // Nothing lost this pass (or no nameserver could be asked): another pass would get the same.
+      if (!unanswered) break;
     }
     if (sawServfail) return { kind: 'servfail' };
     if (sawTimeout) return { kind: 'timeout' };
@@ -235,16 +248,19 @@ export class DnsClient {
 
   private noteAlive(state: ServerState): void {
     state.consecutiveFailures = 0;
+    state.lastAnswerAt = this.now();
     state.status = 'up';
   }
 
   private noteFailure(state: ServerState, result: AttemptResult): void {
     state.consecutiveFailures++;
     const reason = result.kind === 'unreachable' ? `unreachable (${result.code})` : 'not answering';
-    if (
-      state.status === 'probing' ||
-      (state.status === 'up' && state.consecutiveFailures >= this.downAfterFailures)
-    ) {
+    // Down only when the server has also said nothing at all while this query waited: a live server that
+    // drops some queries under load (their timeouts come in bursts) keeps answering others and stays up.
+    const silent =
+      result.kind === 'unreachable' || (result.kind === 'timeout' && state.lastAnswerAt < result.sentAt);
+    const failedEnough = state.consecutiveFailures >= this.downAfterFailures && silent;
+    if (state.status === 'probing' || (state.status === 'up' && failedEnough)) {
       state.status = 'down';
       state.downUntil = this.now() + this.downForMs;
       // One warning per nameserver for the life of the client, however often it flaps: a dead resolver must
@@ -310,6 +326,9 @@ export class DnsClient {
       this.stats.droppedResponses++;
       return;
     }
+    // Any response from the server (the socket is connected to it), even one too late for its query, shows
+    // that it is alive.
+    if ((msg.readUInt16BE(2) & 0x8000) !== 0) state.lastAnswerAt = this.now();
     const id = msg.readUInt16BE(0);
     const pending = state.pending.get(id);
     const result = pending ? checkResponse(msg, pending.qname) : null;
@@ -333,12 +352,13 @@ export class DnsClient {
     }
     const id = freeId(state.pending);
     const query = encodeQuery(id, qname);
+    const sentAt = this.now();
     this.stats.queries++;
     return new Promise<AttemptResult>((resolve) => {
       const timer = setTimeout(() => {
         if (state.pending.get(id) === entry) state.pending.delete(id);
         this.stats.timeouts++;
-        resolve({ kind: 'timeout' });
+        resolve({ kind: 'timeout', sentAt });
       }, this.timeoutMs);
       const entry: Pending = {
         qname,
@@ -374,7 +394,7 @@ export class DnsClient {
       };
       const timer = setTimeout(() => {
         this.stats.timeouts++;
-        finish({ kind: 'timeout' });
+        finish({ kind: 'timeout', sentAt: this.now() });
       }, this.timeoutMs);
       socket.on('connect', () => socket.write(dnsPacket.streamEncode(queryPacket(id, qname))));
       socket.on('data', (chunk: Buffer) => {

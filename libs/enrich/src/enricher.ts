@@ -15,7 +15,9 @@ import { Semaphore, TtlCache } from './ttl-cache.js';
 /** Cloudflare's public resolvers, the original's default. */
 export const DEFAULT_NAMESERVERS: readonly string[] = ['1.1.1.1', '1.0.0.1'];
 export const DEFAULT_TIMEOUT_MS = 2000;
-export const DEFAULT_RETRIES = 0;
+// One retry: a lost UDP datagram should not cost an answer (the original's resolver also retries within its
+// timeout). A dead resolver is still bounded: it is marked down after the first timeouts.
+export const DEFAULT_RETRIES = 1;
 export const DEFAULT_CONCURRENCY = 32;
 
 export interface EnrichCacheOptions {
@@ -38,7 +40,7 @@ export interface EnrichOptions {
   nameservers?: string[];
   /** Per query attempt (one datagram, or one TCP exchange), in ms. Default 2000. */
   timeoutMs?: number;
-  /** Extra passes over the nameservers when none answered. Default 0. */
+  /** Extra passes over the nameservers when none answered. Default 1. */
   retries?: number;
   /** No DNS query at all: reverse_dns, base_domain (and PTR-derived name/type) stay null. */
   offline?: boolean;
