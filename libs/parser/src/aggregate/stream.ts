@@ -144,14 +144,7 @@ export class AggregateReportStreamParser {
   write(chunk: string): void {
     this.#guard();
     try {
-      if (this.#atStart) {
-        // A byte order mark and blank lines before the XML declaration are common and harmless.
-        chunk = chunk.replace(/^[\uFEFF\s]+/, '');
-        if (chunk.length === 0) return;
-        this.#atStart = false;
-      }
-      this.#screen(chunk);
-      this.#sax.write(chunk);
+      this.#feed(chunk);
     } catch (error) {
       throw this.#fail(error);
     }
@@ -164,8 +157,12 @@ export class AggregateReportStreamParser {
    */
   writeBytes(chunk: Uint8Array): void {
     this.#guard();
-    this.#decoder ??= new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
-    this.#writeDecoded(this.#decoder.decode(chunk, { stream: true }));
+    try {
+      this.#decoder ??= new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
+      this.#feed(this.#dropInvalidUtf8(this.#decoder.decode(chunk, { stream: true })));
+    } catch (error) {
+      throw this.#fail(error);
+    }
   }
 
   /** Signal end of input; throws ParseError if no report could be recovered. */
@@ -173,7 +170,7 @@ export class AggregateReportStreamParser {
     this.#guard();
     this.#ended = true;
     try {
-      if (this.#decoder !== undefined) this.#writeDecodedUnguarded(this.#decoder.decode());
+      if (this.#decoder !== undefined) this.#feed(this.#dropInvalidUtf8(this.#decoder.decode()));
       this.#sax.close();
       if (this.#xmlErrors > 1)
         this.#problem(`Invalid XML: ${this.#xmlErrors - 1} more errors after the first`);
@@ -212,28 +209,24 @@ export class AggregateReportStreamParser {
   // ---------------------------------------------------------------------------------------------------
   // Input screening
 
-  #writeDecoded(text: string): void {
-    try {
-      this.#writeDecodedUnguarded(text);
-    } catch (error) {
-      throw this.#fail(error);
+  /** The decoder marks each byte sequence that is not UTF-8 with U+FFFD. */
+  #dropInvalidUtf8(text: string): string {
+    if (!text.includes('\uFFFD')) return text;
+    if (!this.#reportedBadUtf8) {
+      this.#reportedBadUtf8 = true;
+      this.#problem('Invalid UTF-8: byte sequences that are not UTF-8 were dropped');
     }
+    return text.replaceAll('\uFFFD', '');
   }
 
-  #writeDecodedUnguarded(text: string): void {
-    if (text.includes('\uFFFD')) {
-      if (!this.#reportedBadUtf8) {
-        this.#reportedBadUtf8 = true;
-        this.#problem('Invalid UTF-8: byte sequences that are not UTF-8 were dropped');
-      }
-      text = text.replaceAll('\uFFFD', '');
-    }
-    if (text.length === 0) return;
+  #feed(text: string): void {
     if (this.#atStart) {
+      // A byte order mark and blank lines before the XML declaration are common and harmless.
       text = text.replace(/^[\uFEFF\s]+/, '');
       if (text.length === 0) return;
       this.#atStart = false;
     }
+    if (text.length === 0) return;
     this.#screen(text);
     this.#sax.write(text);
   }
