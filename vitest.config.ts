@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^@parsedmarc-ts\/parser$/, replacement: src('./libs/parser/src/index.ts') },
       { find: /^@parsedmarc-ts\/output$/, replacement: src('./libs/output/src/index.ts') },
+      { find: /^@parsedmarc-ts\/api$/, replacement: src('./libs/api/src/index.ts') },
       { find: /^@parsedmarc-ts\/enrich$/, replacement: src('./libs/enrich/src/index.ts') },
       { find: /^@parsedmarc-ts\/mailbox$/, replacement: src('./libs/mailbox/src/index.ts') },
       { find: /^@parsedmarc-ts\/avro$/, replacement: src('./libs/avro/src/index.ts') },

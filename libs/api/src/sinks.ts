@@ -25,6 +25,7 @@ import {
   forensicCsvLines,
   indentedJson,
   JsonArrayWriter,
+  sampleFileNames,
   smtpTlsCsvHeader,
   smtpTlsCsvLines,
 } from '@parsedmarc-ts/output';
@@ -153,15 +154,6 @@ function openCsv(path: string, header: string): AppendFile {
   return file;
 }
 
-/** A filesystem-safe name (the original's get_filename_safe_string). */
-export function filenameSafe(text: string): string {
-  const safe = text
-    .replace(/[\\/:"*?|<>\r\n\t]/g, '')
-    .replace(/^[.\s]+|[.\s]+$/g, '')
-    .slice(0, 100);
-  return safe.length > 0 ? safe : 'sample';
-}
-
 /**
  * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv and samples/<subject>.eml,
  * appended to like the original does when the files exist already.
@@ -172,7 +164,6 @@ export class OutputDirSink implements ResultSink {
   private readonly json: Record<ParsedReport['report_type'], JsonArrayWriter>;
   private readonly csv: Record<ParsedReport['report_type'], AppendFile>;
   private readonly samplesDir: string;
-  private readonly sampleNames = new Set<string>();
 
   constructor(readonly dir: string) {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
@@ -215,12 +206,11 @@ export class OutputDirSink implements ResultSink {
 
   private writeSample(subject: string | null, sample: string): void {
     mkdirSync(this.samplesDir, { recursive: true });
-    const base = filenameSafe(subject ?? 'sample');
-    let name = base;
-    for (let n = 1; this.sampleNames.has(name) || existsSync(join(this.samplesDir, `${name}.eml`)); n += 1)
-      name = `${base} (${n})`;
-    this.sampleNames.add(name);
-    const file = new AppendFile(join(this.samplesDir, `${name}.eml`));
+    // Names already on disk count as taken, so a second run never overwrites an earlier sample.
+    const [name] = sampleFileNames([subject], (candidate) =>
+      existsSync(join(this.samplesDir, `${candidate}.eml`)),
+    );
+    const file = new AppendFile(join(this.samplesDir, name!));
     file.write(sample);
     file.sync();
     file.close();
