@@ -13,7 +13,7 @@ import { parseArgs } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
 import { expandMaildirInputs, runMailbox } from './mailbox.js';
-import { convertOutlookMsg } from './msgconvert.js';
+import { convertOutlookMsg } from '@parsedmarc-ts/api';
 import { runFiles } from './pipeline.js';
 import { createProgress } from './progress.js';
 import { OutputDirSink, StdoutJsonSink, type ResultSink } from './sinks.js';
