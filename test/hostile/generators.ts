@@ -7,29 +7,29 @@ import zlib from 'node:zlib';
 const MiB = 1024 * 1024;
 
 /**
- * A raw deflate stream of `mib` MiB of zeros, built without deflating them all: one MiB of zeros deflated
- * and ended on a byte boundary (full flush, not final) is a self-contained block sequence whose
- * back-references stay within the window, so it can be repeated; an empty final block ends the stream.
+ * A raw deflate stream of `prefix` followed by `mib` MiB of zeros, built without deflating them all: one MiB
+ * of zeros deflated and ended on a byte boundary (full flush, not final) is a self-contained block sequence
+ * whose back-references stay within itself, so it can be repeated; an empty final block ends the stream.
  * 1 GiB of zeros comes out at ~1 MB, in milliseconds.
  */
-export function zerosDeflateRaw(mib: number): Buffer {
-  const block = zlib.deflateRawSync(Buffer.alloc(MiB), {
-    level: 9,
-    finishFlush: zlib.constants.Z_FULL_FLUSH,
-  });
+export function zerosDeflateRaw(mib: number, prefix: Uint8Array | string = ''): Buffer {
+  const flush = { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH };
+  const head = zlib.deflateRawSync(Buffer.from(prefix), flush);
+  const block = zlib.deflateRawSync(Buffer.alloc(MiB), flush);
   const end = zlib.deflateRawSync(Buffer.alloc(0));
-  return Buffer.concat([...Array.from({ length: mib }, () => block), end]);
+  return Buffer.concat([head, ...Array.from({ length: mib }, () => block), end]);
 }
 
-const zeroCrcCache = new Map<number, number>();
-/** CRC-32 of `mib` MiB of zeros. */
-export function zerosCrc32(mib: number): number {
-  let crc = zeroCrcCache.get(mib);
+const crcCache = new Map<string, number>();
+/** CRC-32 of `prefix` followed by `mib` MiB of zeros (cached: 1 GiB takes a few hundred ms). */
+export function zerosCrc32(mib: number, prefix: Uint8Array | string = ''): number {
+  const key = `${mib}:${Buffer.from(prefix).toString('hex')}`;
+  let crc = crcCache.get(key);
   if (crc === undefined) {
     const zeros = Buffer.alloc(MiB);
-    crc = 0;
+    crc = zlib.crc32(Buffer.from(prefix));
     for (let i = 0; i < mib; i++) crc = zlib.crc32(zeros, crc);
-    zeroCrcCache.set(mib, crc);
+    crcCache.set(key, crc);
   }
   return crc;
 }
@@ -45,10 +45,19 @@ function gzipTrailer(crc: number, size: number): Buffer {
   return trailer;
 }
 
-/** A valid gzip file of `mib` MiB of zeros (a gzip bomb: 1024 MiB -> ~1 MB). */
-export function zerosGzip(mib: number): Buffer {
-  return Buffer.concat([gzipHeader(), zerosDeflateRaw(mib), gzipTrailer(zerosCrc32(mib), mib * MiB)]);
+/** A valid gzip file of `prefix` then `mib` MiB of zeros (a gzip bomb: 1024 MiB -> ~1 MB). */
+export function zerosGzip(mib: number, prefix: Uint8Array | string = ''): Buffer {
+  const size = Buffer.byteLength(Buffer.from(prefix)) + mib * MiB;
+  return Buffer.concat([
+    gzipHeader(),
+    zerosDeflateRaw(mib, prefix),
+    gzipTrailer(zerosCrc32(mib, prefix), size),
+  ]);
 }
+
+/** The start of an SMTP TLS report: content detection takes what follows it for a report to be read whole. */
+export const smtpTlsJsonHead =
+  '{"organization-name": "Bomb Inc.", "date-range": {"start-datetime": "2024-04-01T00:00:00Z", "end-datetime": "2024-04-01T23:59:59Z"}, "contact-info": "';
 
 /** `bytes` gzip-compressed `layers` times. */
 export function nestedGzip(bytes: Uint8Array, layers: number): Buffer {
@@ -123,11 +132,16 @@ export function makeZip(entries: ZipEntrySpec[]): Buffer {
   return Buffer.concat([...locals, directory, end]);
 }
 
-/** A zip member that inflates to `mib` MiB of zeros (a zip bomb member). */
-export function zerosZipEntry(name: string, mib: number): ZipEntrySpec {
+/** A zip member that inflates to `prefix` then `mib` MiB of zeros (a zip bomb member). */
+export function zerosZipEntry(name: string, mib: number, prefix: Uint8Array | string = ''): ZipEntrySpec {
+  const size = Buffer.byteLength(Buffer.from(prefix)) + mib * MiB;
   return {
     name,
-    raw: { data: zerosDeflateRaw(mib), crc32: zerosCrc32(mib), uncompressedSize: (mib * MiB) % 2 ** 32 },
+    raw: {
+      data: zerosDeflateRaw(mib, prefix),
+      crc32: zerosCrc32(mib, prefix),
+      uncompressedSize: size % 2 ** 32,
+    },
   };
 }
 
