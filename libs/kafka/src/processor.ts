@@ -1,0 +1,257 @@
+/**
+ * Exactly-once consume-transform-produce between topics. Each chunk of consumed messages becomes one Kafka
+ * transaction holding every output message AND the consumer offsets after the chunk (sendOffsets), so a
+ * crash at any point either commits both or neither: after a restart the chunk is consumed again and its
+ * aborted outputs stay invisible to read_committed consumers. Poison input becomes dead letters inside the
+ * same transaction (the partition keeps moving); environment faults (broker or registry away) abort the
+ * transaction and retry the same chunk with backoff.
+ */
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
+import { isFenced, isRetriable, PoisonMessageError } from './errors.js';
+import { sizeLimits } from './topics.js';
+
+export interface InputMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  /** Broker timestamp (ms since epoch). */
+  timestamp: number;
+}
+
+export interface OutputMessage {
+  topic: string;
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+/** Maps one input message to its outputs. Throws only for faults worth retrying; see `onPoison`. */
+export type Transform = (message: InputMessage) => Promise<OutputMessage[]>;
+
+/**
+ * Called when `transform` throws a non-retriable error, or produces a value over the size limit: returns
+ * the dead letters that replace the message's outputs.
+ */
+export type PoisonHandler = (message: InputMessage, error: unknown) => Promise<OutputMessage[]>;
+
+export interface ProcessorHooks {
+  onCommitted?(inputs: number, outputs: readonly OutputMessage[], durationMs: number): void;
+  onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  onPoison?(message: InputMessage, error: unknown): void;
+  /** The processor cannot go on (fenced by another instance, or crashed for good). */
+  onFatal?(error: unknown): void;
+  onReady?(ready: boolean): void;
+}
+
+export interface ProcessorOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** Stable per instance: a restarted instance with the same id fences its predecessor's open transaction. */
+  transactionalId: string;
+  inputTopic: string;
+  transform: Transform;
+  onPoison: PoisonHandler;
+  logger: Logger;
+  /** Input messages per transaction (default 100). */
+  maxMessagesPerTransaction?: number;
+  retry?: BackoffOptions;
+  hooks?: ProcessorHooks;
+  /** Largest output value (default sizeLimits.maxValueBytes). */
+  maxValueBytes?: number;
+}
+
+function toInput(topic: string, partition: number, message: KafkaMessage): InputMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+export class TransactionalProcessor {
+  private readonly options: ProcessorOptions;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+
+  constructor(options: ProcessorOptions) {
+    this.options = options;
+    const { kafka } = options;
+    this.producer = kafka.producer({
+      transactionalId: options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      // Idempotence needs unbounded retries (kafkajs warns otherwise); a broker away stalls the send until
+      // it is back, which is the back-off-and-resume we want.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 10_000 },
+    });
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: false,
+      // Kafka returns a record larger than this anyway (KIP-74); it bounds memory for small records.
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: sizeLimits.topicMaxMessageBytes * 2,
+      retry: {
+        // Restart the consumer after kafkajs' own retries unless this instance was fenced.
+        restartOnFailure: async (error) => !isFenced(error) && !this.stopping,
+      },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => options.hooks?.onReady?.(true));
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      options.logger.error({ err: error, restart }, 'consumer crashed');
+      options.hooks?.onReady?.(false);
+      if (!restart && !this.stopping) options.hooks?.onFatal?.(error);
+    });
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    await retryWithBackoff(
+      async () => {
+        await this.producer.connect();
+        await this.consumer.connect();
+        await this.consumer.subscribe({ topic: options.inputTopic, fromBeginning: true });
+      },
+      {
+        ...(options.retry ?? { initialMs: 500, maxMs: 30_000 }),
+        isRetriable,
+        signal: this.abort.signal,
+        onRetry: (error, attempt, delayMs) => {
+          options.logger.warn({ err: error, attempt, delayMs }, 'cannot connect to Kafka yet; retrying');
+          options.hooks?.onRetry?.(error, attempt, delayMs);
+        },
+      },
+    );
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const chunkSize = options.maxMessagesPerTransaction ?? 100;
+        for (let i = 0; i < batch.messages.length; i += chunkSize) {
+          if (this.stopping || !isRunning() || isStale()) return;
+          const chunk = batch.messages
+            .slice(i, i + chunkSize)
+            .map((m) => toInput(batch.topic, batch.partition, m));
+          await retryWithBackoff(() => this.commitChunk(chunk), {
+            ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
+            isRetriable,
+            signal: this.abort.signal,
+            onRetry: (error, attempt, delayMs) => {
+              options.logger.warn(
+                { err: error, attempt, delayMs, partition: batch.partition },
+                'transaction failed; retrying',
+              );
+              options.hooks?.onRetry?.(error, attempt, delayMs);
+            },
+          });
+          resolveOffset(chunk[chunk.length - 1]!.offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  private async outputsOf(message: InputMessage): Promise<OutputMessage[]> {
+    const { options } = this;
+    const maxValueBytes = options.maxValueBytes ?? sizeLimits.maxValueBytes;
+    let outputs: OutputMessage[];
+    try {
+      outputs = await options.transform(message);
+      const tooBig = outputs.find((o) => o.value.length > maxValueBytes);
+      if (tooBig) {
+        throw new PoisonMessageError(
+          'MESSAGE_TOO_LARGE',
+          `an output for ${tooBig.topic} encodes to ${tooBig.value.length} bytes, over the limit of ${maxValueBytes}`,
+          { size: tooBig.value.length, limit: maxValueBytes, topic: tooBig.topic },
+        );
+      }
+    } catch (error) {
+      if (isRetriable(error)) throw error;
+      options.hooks?.onPoison?.(message, error);
+      options.logger.warn(
+        { err: error, topic: message.topic, partition: message.partition, offset: message.offset },
+        'poison message: dead-lettered',
+      );
+      outputs = await options.onPoison(message, error);
+    }
+    return outputs;
+  }
+
+  private async commitChunk(chunk: InputMessage[]): Promise<void> {
+    const started = performance.now();
+    const outputs: OutputMessage[] = [];
+    for (const message of chunk) outputs.push(...(await this.outputsOf(message)));
+    const last = chunk[chunk.length - 1]!;
+    const transaction = await this.producer.transaction();
+    try {
+      const byTopic = new Map<string, OutputMessage[]>();
+      for (const output of outputs) {
+        const list = byTopic.get(output.topic) ?? [];
+        list.push(output);
+        byTopic.set(output.topic, list);
+      }
+      if (byTopic.size > 0) {
+        await transaction.sendBatch({
+          topicMessages: [...byTopic].map(([topic, messages]) => ({
+            topic,
+            messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          })),
+        });
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [
+          {
+            topic: last.topic,
+            partitions: [{ partition: last.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+          },
+        ],
+      });
+      await transaction.commit();
+    } catch (error) {
+      try {
+        await transaction.abort();
+      } catch (abortError) {
+        this.options.logger.warn({ err: abortError }, 'abort after a failed transaction failed too');
+      }
+      if (isFenced(error)) {
+        this.options.hooks?.onFatal?.(error);
+      }
+      throw error;
+    }
+    this.options.hooks?.onCommitted?.(chunk.length, outputs, performance.now() - started);
+  }
+
+  /**
+   * Stops fetching; a chunk whose transaction is in flight completes (commit) or is abandoned without
+   * committing (its retries stop); then leaves the group and disconnects. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      this.abort.abort();
+      this.options.hooks?.onReady?.(false);
+      await this.consumer.disconnect();
+      await this.producer.disconnect();
+    })();
+    return this.stopped;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Plain (non-transactional, idempotent) producers for other programs: the CLI's -K publishing of report
+ * results, and publishing raw files onto raw-mail.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { ParsedReport, ReportPart as ParserPart } from '@parsedmarc-ts/parser';
+import {
+  aggregateMessages,
+  forensicToAvro,
+  newPartNumbering,
+  reportKey,
+  sha256Hex,
+  smtpTlsToAvro,
+  type Origin,
+  type PartNumbering,
+  type RawMail,
+} from '@parsedmarc-ts/avro';
+import { createKafka, type KafkaConnection } from './client.js';
+import { deadLetterValue } from './dead-letter.js';
+import { PoisonMessageError } from './errors.js';
+import { RegistryCodec, type RegistryConnection } from './registry.js';
+import { sizeLimits } from './topics.js';
+
+export interface PublisherOptions {
+  brokers: string[];
+  registryUrl: string;
+  registryAuth?: { username: string; password: string };
+  clientId?: string;
+  logger?: Logger;
+  kafka?: Kafka;
+  sasl?: KafkaConnection['sasl'];
+  ssl?: boolean;
+}
+
+function connect(
+  options: PublisherOptions,
+  clientId: string,
+): { kafka: Kafka; codec: RegistryCodec; producer: Producer } {
+  const kafka =
+    options.kafka ??
+    createKafka(
+      {
+        brokers: options.brokers,
+        clientId: options.clientId ?? clientId,
+        sasl: options.sasl,
+        ssl: options.ssl,
+      },
+      options.logger,
+    );
+  const registry: RegistryConnection = { url: options.registryUrl, ...options.registryAuth };
+  const codec = new RegistryCodec(registry);
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 10_000 },
+  });
+  return { kafka, codec, producer };
+}
+
+export interface ReportTopics {
+  aggregate: string;
+  forensic: string;
+  smtpTls: string;
+}
+
+export interface ReportPublisher {
+  /** Publishes one report (or one parser part of a huge aggregate report) onto its topic, keyed by report identity. */
+  publish(parsed: ParsedReport, part?: ParserPart, origin?: Partial<Origin>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createReportPublisher(
+  options: PublisherOptions & { topics: ReportTopics },
+): Promise<ReportPublisher> {
+  const { codec, producer } = connect(options, 'parsedmarc-report-publisher');
+  await producer.connect();
+  const numberings = new Map<string, PartNumbering>();
+  return {
+    async publish(parsed, part, origin) {
+      const key = reportKey(parsed);
+      const fullOrigin: Origin = {
+        source: origin?.source ?? 'parsedmarc',
+        raw_sha256: origin?.raw_sha256 ?? null,
+        received_at: origin?.received_at ?? null,
+      };
+      const messages: { topic: string; value: Buffer }[] = [];
+      switch (parsed.report_type) {
+        case 'aggregate': {
+          const numbering = numberings.get(key) ?? newPartNumbering();
+          numberings.set(key, numbering);
+          for (const message of aggregateMessages(
+            parsed.report,
+            part,
+            numbering,
+            fullOrigin,
+            sizeLimits.aggregatePartBytes,
+          )) {
+            messages.push({
+              topic: options.topics.aggregate,
+              value: await codec.encode(options.topics.aggregate, 'dmarc_aggregate', message),
+            });
+          }
+          if (part === undefined || part.isLast) numberings.delete(key);
+          break;
+        }
+        case 'forensic':
+          messages.push({
+            topic: options.topics.forensic,
+            value: await codec.encode(
+              options.topics.forensic,
+              'dmarc_forensic',
+              forensicToAvro(parsed.report, fullOrigin),
+            ),
+          });
+          break;
+        case 'smtp_tls':
+          messages.push({
+            topic: options.topics.smtpTls,
+            value: await codec.encode(
+              options.topics.smtpTls,
+              'dmarc_smtp_tls',
+              smtpTlsToAvro(parsed.report, fullOrigin),
+            ),
+          });
+          break;
+      }
+      for (const m of messages) {
+        if (m.value.length > sizeLimits.maxValueBytes) {
+          throw new PoisonMessageError(
+            'MESSAGE_TOO_LARGE',
+            `${parsed.report_type} report encodes to ${m.value.length} bytes, over ${sizeLimits.maxValueBytes}`,
+          );
+        }
+      }
+      await producer.send({
+        topic: messages[0]!.topic,
+        acks: -1,
+        messages: messages.map((m) => ({ key, value: m.value })),
+      });
+    },
+    async close() {
+      await producer.disconnect();
+    },
+  };
+}
+
+export interface RawMailPublishResult {
+  key: string;
+  partition: number;
+  offset: string;
+}
+
+export interface RawMailPublisher {
+  /**
+   * Publishes one input onto raw-mail (key = hex SHA-256 of the bytes). An input over the size limit is
+   * refused: a dead letter (reference only) goes to the dead-letter topic when one is configured, and the
+   * call throws a PoisonMessageError with code MESSAGE_TOO_LARGE.
+   */
+  publish(
+    payload: Uint8Array,
+    meta: { source: string; filename?: string | null; receivedAt?: number },
+  ): Promise<RawMailPublishResult>;
+  /** Reads each file and publishes it; source = the path. */
+  publishFiles(paths: readonly string[]): Promise<RawMailPublishResult[]>;
+  close(): Promise<void>;
+}
+
+export async function createRawMailPublisher(
+  options: PublisherOptions & { topic: string; deadLetterTopic?: string; maxPayloadBytes?: number },
+): Promise<RawMailPublisher> {
+  const { codec, producer } = connect(options, 'parsedmarc-raw-mail-publisher');
+  await producer.connect();
+  const maxPayloadBytes = options.maxPayloadBytes ?? sizeLimits.maxRawPayloadBytes;
+  const publisher: RawMailPublisher = {
+    async publish(payload, meta) {
+      const key = sha256Hex(payload);
+      if (payload.length > maxPayloadBytes) {
+        const error = new PoisonMessageError(
+          'MESSAGE_TOO_LARGE',
+          `${meta.source}: ${payload.length} bytes, over the raw-mail limit of ${maxPayloadBytes} bytes`,
+          { source: meta.source, size: payload.length, limit: maxPayloadBytes },
+        );
+        if (options.deadLetterTopic) {
+          const value = deadLetterValue({ stage: 'raw-mail-publish', error, payload, source: meta.source });
+          // The payload itself is over the limit: the dead letter carries its hash and size only.
+          value.payload = null;
+          await producer.send({
+            topic: options.deadLetterTopic,
+            acks: -1,
+            messages: [
+              { key, value: await codec.encode(options.deadLetterTopic, 'dmarc_dead_letter', value) },
+            ],
+          });
+        }
+        throw error;
+      }
+      const value: RawMail = {
+        payload: Buffer.from(payload),
+        source: meta.source,
+        received_at: meta.receivedAt ?? Date.now(),
+        sha256: key,
+        filename: meta.filename ?? null,
+      };
+      const [result] = await producer.send({
+        topic: options.topic,
+        acks: -1,
+        messages: [{ key, value: await codec.encode(options.topic, 'raw-mail', value) }],
+      });
+      return {
+        key,
+        partition: result!.partition,
+        offset: String(result!.baseOffset ?? result!.offset ?? ''),
+      };
+    },
+    async publishFiles(paths) {
+      const results: RawMailPublishResult[] = [];
+      for (const path of paths) {
+        results.push(
+          await publisher.publish(await readFile(path), { source: path, filename: basename(path) }),
+        );
+      }
+      return results;
+    },
+    async close() {
+      await producer.disconnect();
+    },
+  };
+  return publisher;
+}
