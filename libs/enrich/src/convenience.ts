@@ -10,9 +10,8 @@ import {
   createEnricher,
   type EnrichOptions,
 } from './enricher.js';
-import { parseIp, reverseName } from './ip.js';
-import { bundledIpDatabasePath, openIpDatabase, type IpDatabase } from './ip-database.js';
-import { canonicalIp } from './ip.js';
+import { canonicalIp, parseIp, reverseName } from './ip.js';
+import { bundledIpDatabasePath, openIpDatabaseShared } from './ip-database.js';
 
 export interface ReverseDnsOptions {
   nameservers?: string[];
@@ -37,19 +36,6 @@ export async function getReverseDns(ip: string, options: ReverseDnsOptions = {})
   }
 }
 
-// Opened once per path and kept: an MMDB is read whole into memory.
-const databases = new Map<string, Promise<IpDatabase>>();
-
-function database(path: string): Promise<IpDatabase> {
-  let db = databases.get(path);
-  if (!db) {
-    db = openIpDatabase(path);
-    databases.set(path, db);
-    db.catch(() => databases.delete(path));
-  }
-  return db;
-}
-
 /** ISO country code of an address from the bundled DB-IP database (or dbPath), or null. */
 export async function getIpAddressCountry(
   ip: string,
@@ -57,7 +43,7 @@ export async function getIpAddressCountry(
 ): Promise<string | null> {
   const parsed = parseIp(ip);
   if (!parsed) return null;
-  const db = await database(options.dbPath ?? bundledIpDatabasePath());
+  const db = await openIpDatabaseShared(options.dbPath ?? bundledIpDatabasePath());
   return db.lookup(canonicalIp(parsed)).country;
 }
 

@@ -8,7 +8,12 @@ import { getBaseDomain } from './base-domain.js';
 import { DnsClient, parseNameserver, type DnsWarningLogger, type PtrOutcome } from './dns-client.js';
 import { EnrichError } from './errors.js';
 import { canonicalIp, parseIp, reverseName } from './ip.js';
-import { bundledIpDatabasePath, emptyIpRecord, openIpDatabase, type IpDatabase } from './ip-database.js';
+import {
+  bundledIpDatabasePath,
+  emptyIpRecord,
+  openIpDatabaseShared,
+  type IpDatabase,
+} from './ip-database.js';
 import { readSenderMapCsv, SenderMap } from './sender-map.js';
 import { Semaphore, TtlCache } from './ttl-cache.js';
 
@@ -145,7 +150,7 @@ export async function createEnricher(options: EnrichOptions = {}): Promise<Enric
     ipDbPath = undefined;
   }
   const [ipDb, userMap] = await Promise.all([
-    openIpDatabase(ipDbPath ?? bundledIpDatabasePath()),
+    openIpDatabaseShared(ipDbPath ?? bundledIpDatabasePath()),
     options.senderMapCsv === undefined ? Promise.resolve([]) : readSenderMapCsv(options.senderMapCsv),
   ]);
   const now = options.now ?? Date.now;

@@ -7,6 +7,7 @@ export { parseIp, canonicalIp, reverseName, type ParsedIp } from './ip.js';
 export {
   normalizeIpRecord,
   openIpDatabase,
+  openIpDatabaseShared,
   bundledIpDatabasePath,
   type IpDatabase,
   type IpDatabaseRecord,

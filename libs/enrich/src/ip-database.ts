@@ -99,6 +99,21 @@ export async function openIpDatabase(path: string = bundledIpDatabasePath()): Pr
   return ipDatabaseFromBuffer(bytes, path);
 }
 
+// Databases opened by path, shared by every enricher of the process: an MMDB is read whole into memory, and
+// the enrich service or a caller of getIpAddressInfo may create many enrichers.
+const opened = new Map<string, Promise<IpDatabase>>();
+
+/** Like openIpDatabase, but each path is read once per process. A failed open is not remembered. */
+export function openIpDatabaseShared(path: string = bundledIpDatabasePath()): Promise<IpDatabase> {
+  let db = opened.get(path);
+  if (!db) {
+    db = openIpDatabase(path);
+    opened.set(path, db);
+    db.catch(() => opened.delete(path));
+  }
+  return db;
+}
+
 export function ipDatabaseFromBuffer(bytes: Buffer, path: string): IpDatabase {
   let reader: Reader<Record<string, unknown>>;
   try {
