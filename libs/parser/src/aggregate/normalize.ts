@@ -97,7 +97,8 @@ export function buildHeader(
   const end = parseTimestamp(metadata.end, 'date_range end');
   const span = end - begin;
 
-  if (!nonEmpty(policy.domain)) throw new ReportDataError('Missing field: policy_published domain');
+  // Required elements; sent empty they are kept as empty strings (the original keeps them as null).
+  if (policy.domain === undefined) throw new ReportDataError('Missing field: policy_published domain');
   if (policy.p === undefined) throw new ReportDataError('Missing field: policy_published p');
   const p = policy.p ?? '';
 
@@ -116,7 +117,7 @@ export function buildHeader(
       generator: metadata.generator ?? null,
     },
     policy_published: {
-      domain: policy.domain,
+      domain: policy.domain ?? '',
       adkim: policy.adkim ?? 'r',
       aspf: policy.aspf ?? 'r',
       p,
