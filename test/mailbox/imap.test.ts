@@ -233,8 +233,11 @@ describe('ImapSource + runIngest against Dovecot', () => {
     const error = await ImapSource.connect(sourceOptions({ port: server.tlsPort, secure: true })).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(MailboxError);
-    expect((error as MailboxError).code).not.toBe('AUTH');
+    // Not retried: a certificate problem needs the user, not a reconnect.
+    expect(error).toMatchObject({
+      code: 'COMMAND',
+      message: expect.stringMatching(/TLS certificate rejected/),
+    });
   });
 });
 

@@ -32,6 +32,20 @@ export interface ImapSourceOptions {
   connectionTimeoutMs?: number;
 }
 
+/**
+ * Certificate problems: retrying cannot help, and the user must act (trust the CA, fix the host name), so
+ * they are COMMAND errors although they happen while connecting.
+ */
+const TLS_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** Network-level failures, worth a reconnect. */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -120,6 +134,10 @@ export class ImapSource implements WatchableSource {
     const context = { mailbox: this.name, ...(messages ? { messages } : {}) };
     if (err.authenticationFailed)
       return new MailboxError('AUTH', `${what}: authentication failed`, context, { cause: error });
+    if (err.code !== undefined && TLS_CERT_CODES.has(err.code))
+      return new MailboxError('COMMAND', `${what}: TLS certificate rejected: ${detail}`, context, {
+        cause: error,
+      });
     const lost =
       this.closed || !this.client.usable || (err.code !== undefined && CONNECTION_CODES.has(err.code));
     return new MailboxError(lost ? 'CONNECTION' : 'COMMAND', `${what}: ${detail}`, context, { cause: error });
