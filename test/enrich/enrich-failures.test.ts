@@ -144,6 +144,41 @@ describe('a dead resolver', () => {
     }
   });
 
+  it('that comes back and dies again is warned about again, once', async () => {
+    let silent = true;
+    const server = await startScriptedServer(() => (silent ? { drop: true } : { ptr: ['back.example.net'] }));
+    const logger = recordingLogger();
+    let now = 9_000_000;
+    const enricher = await createEnricher({
+      nameservers: [server.server],
+      timeoutMs: 100,
+      retries: 0,
+      concurrency: 4,
+      resolverDownMs: 10_000,
+      cache: { failureTtlSeconds: 0 },
+      now: () => now,
+      logger,
+    });
+    try {
+      await enricher.enrichReport(reportOf(benchIps(6, 5000)));
+      expect(logger.warnings).toHaveLength(1);
+      now += 10_001; // a probe fails: still down, no new warning
+      await enricher.ipInfo(benchIps(1, 5100)[0] ?? '');
+      expect(logger.warnings).toHaveLength(1);
+      silent = false;
+      now += 10_001; // the probe is answered: up again
+      expect((await enricher.ipInfo(benchIps(1, 5200)[0] ?? '')).reverse_dns).toBe('back.example.net');
+      expect(enricher.stats().downNameservers).toEqual([]);
+      silent = true;
+      now += 1; // queries sent after its last answer
+      await enricher.enrichReport(reportOf(benchIps(6, 5300)));
+      expect(logger.warnings).toHaveLength(2);
+    } finally {
+      await enricher.close();
+      await server.close();
+    }
+  });
+
   it('next to a live one: every address is resolved through the live one, one warning for the dead one', async () => {
     const logger = recordingLogger();
     const enricher = await createEnricher({

@@ -249,6 +249,8 @@ export class DnsClient {
   private noteAlive(state: ServerState): void {
     state.consecutiveFailures = 0;
     state.lastAnswerAt = this.now();
+    // Back after being down: should it go down again, that is news worth another warning.
+    if (state.status !== 'up') state.warned = false;
     state.status = 'up';
   }
 
@@ -263,8 +265,9 @@ export class DnsClient {
     if (state.status === 'probing' || (state.status === 'up' && failedEnough)) {
       state.status = 'down';
       state.downUntil = this.now() + this.downForMs;
-      // One warning per nameserver for the life of the client, however often it flaps: a dead resolver must
-      // not flood the log with a line per IP address.
+      // One warning when a nameserver goes down, none while it stays down (failed probes included): a dead
+      // resolver must not flood the log with a line per IP address. A long-running service hears again only
+      // if it answered in between.
       if (!state.warned) {
         state.warned = true;
         this.logger?.warn(
