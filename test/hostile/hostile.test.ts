@@ -233,4 +233,34 @@ describe('hostile inputs: typed error, and the rest of the batch survives', () =
       'batch.zip!good.xml aggregate',
     ]);
   });
+
+  test('random mutations of every container sample: outcomes only, never a throw', async () => {
+    const containers = [
+      'aggregate/twilight.eml',
+      'aggregate/mimecast-weird-gzip.eml',
+      'extract_report/nice-input.xml.gz',
+      'extract_report/nice-input.xml.zip',
+      'smtp_tls/google.com_smtp_tls_report.eml',
+      'failure/dmarc_ruf_report_linkedin.eml',
+    ];
+    let state = 11;
+    const random = (n: number): number => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state % n;
+    };
+    const codes = new Set<string>();
+    for (const name of containers) {
+      const original = sample(name);
+      for (let round = 0; round < 40; round++) {
+        const bytes = Buffer.from(
+          original.subarray(0, round % 4 === 0 ? random(original.length) + 1 : original.length),
+        );
+        // Past the first bytes, so that the kind of container stays the same.
+        for (let k = 0; k < 4; k++) bytes[16 + random(Math.max(bytes.length - 16, 1))] = random(256);
+        for (const outcome of await run(bytes, { source: name }))
+          if (!outcome.ok) codes.add(outcome.error.code);
+      }
+    }
+    expect(codes.has('INVALID_ARCHIVE')).toBe(true);
+  });
 });

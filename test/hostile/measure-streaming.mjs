@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Measures parseReports on a big generated aggregate report (not a test: speed is never asserted).
 //
-//   npx tsc -b libs/parser && node test/hostile/measure-streaming.mjs [records=100000]
+//   npx tsc -b libs/parser && node test/hostile/measure-streaming.mjs [records=100000] [partRecords=10000]
 //
 // Each mode runs in its own process so that its peak RSS (getrusage maxrss) is its own:
 //   xmlgz-stream  the .xml.gz read as a file stream: the decompressed document is never whole in memory;
@@ -19,8 +19,11 @@ import zlib from 'node:zlib';
 
 const here = fileURLToPath(import.meta.url);
 const modes = ['xmlgz-stream', 'xml-stream', 'xmlgz-bytes', 'zip-bytes', 'gunzip-only'];
-const [mode, countArg] = modes.includes(process.argv[2]) ? process.argv.slice(2) : ['all', process.argv[2]];
+const [mode, countArg, partArg] = modes.includes(process.argv[2])
+  ? process.argv.slice(2)
+  : ['all', ...process.argv.slice(2)];
 const records = Number(countArg ?? 100_000);
+const aggregatePartRecords = Number(partArg ?? 10_000);
 const base = join(tmpdir(), `parsedmarc-ts-measure-${records}`);
 
 function record(i) {
@@ -95,7 +98,7 @@ async function run() {
       'xmlgz-bytes': () => readFileSync(`${base}.xml.gz`),
       'zip-bytes': () => readFileSync(`${base}.zip`),
     }[mode]();
-    for await (const outcome of parseReports(input, { source: mode })) {
+    for await (const outcome of parseReports(input, { source: mode, aggregatePartRecords })) {
       outcomes++;
       if (outcome.ok) count += outcome.parsed.report.records.length;
       else failures++;
@@ -116,9 +119,14 @@ if (mode === 'all') {
   const xmlBytes = readFileSync(`${base}.xml`).length;
   const gzBytes = readFileSync(`${base}.xml.gz`).length;
   console.log(
-    `${records} records: XML ${(xmlBytes / 2 ** 20).toFixed(1)} MiB, gzip ${(gzBytes / 2 ** 20).toFixed(2)} MiB`,
+    `${records} records: XML ${(xmlBytes / 2 ** 20).toFixed(1)} MiB, gzip ${(gzBytes / 2 ** 20).toFixed(2)} MiB, ` +
+      `parts of ${aggregatePartRecords} records`,
   );
-  for (const each of modes) spawnSync(process.execPath, [here, each, String(records)], { stdio: 'inherit' });
+  for (const each of modes) {
+    spawnSync(process.execPath, [here, each, String(records), String(aggregatePartRecords)], {
+      stdio: 'inherit',
+    });
+  }
 } else {
   generate();
   await run();

@@ -147,4 +147,30 @@ describe('zip reader', () => {
       ),
     ).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
   });
+
+  test('mutated archives (random bytes changed, random cuts) fail only with ParseError, never a RangeError', async () => {
+    const zip = readFileSync(new URL('../../../../test/fixtures/containers/zip64.zip', import.meta.url));
+    let state = 7;
+    const random = (n: number): number => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state % n;
+    };
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 1500; round++) {
+      const bytes = Buffer.from(zip.subarray(0, round % 3 === 0 ? random(zip.length) : zip.length));
+      for (let k = 0; k < 3; k++) if (bytes.length > 0) bytes[random(bytes.length)] = random(256);
+      try {
+        for (const entry of readZipDirectory(bytes, limits, 'x')) {
+          await member(bytes, entry, { maxDecompressedBytes: MiB });
+          zipMemberSync(bytes, entry, resolveLimits({ maxDecompressedBytes: MiB }), 'x');
+        }
+        outcomes.add('ok');
+      } catch (error) {
+        if (!ParseError.is(error)) throw error;
+        outcomes.add(error.code);
+      }
+    }
+    for (const outcome of outcomes) expect(['ok', 'INVALID_ARCHIVE', 'LIMIT_EXCEEDED']).toContain(outcome);
+    expect(outcomes.has('INVALID_ARCHIVE')).toBe(true);
+  });
 });

@@ -125,7 +125,7 @@ export function readZipDirectory(
       const size = data.getUint16(field + 2, true);
       if (id === 0x0001) {
         let value = field + 4;
-        const end = value + size;
+        const end = Math.min(value + size, extraStart + extraLength);
         if (uncompressedSize === 0xffffffff && value + 8 <= end) {
           uncompressedSize = u64(data, value);
           value += 8;
