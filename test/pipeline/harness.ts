@@ -140,6 +140,8 @@ export async function startService(
     ENRICH_OFFLINE: 'true',
     RETRY_INITIAL_MS: '100',
     RETRY_MAX_MS: '2000',
+    // A killed instance holds its partitions this long: keep restarts quick.
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
     ...options.env,
   });
   await service.waitReady();

@@ -63,6 +63,8 @@ export interface ProcessorOptions {
   hooks?: ProcessorHooks;
   /** Largest output value (default sizeLimits.maxValueBytes). */
   maxValueBytes?: number;
+  /** Consumer group session timeout: how long a crashed member holds its partitions (default 30 s). */
+  sessionTimeoutMs?: number;
 }
 
 function toInput(topic: string, partition: number, message: KafkaMessage): InputMessage {
@@ -107,6 +109,8 @@ export class TransactionalProcessor {
       // Kafka returns a record larger than this anyway (KIP-74); it bounds memory for small records.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: sizeLimits.topicMaxMessageBytes * 2,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
       retry: {
         // Restart the consumer after kafkajs' own retries unless this instance was fenced.
         restartOnFailure: async (error) => !isFenced(error) && !this.stopping,

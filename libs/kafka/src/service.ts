@@ -51,6 +51,8 @@ export const kafkaServiceEnv = {
   CREATE_TOPICS: env.boolean(true),
   TOPIC_PARTITIONS: env.positiveInt(3),
   TOPIC_REPLICATION_FACTOR: env.positiveInt(1),
+  /** How long a crashed instance holds its partitions before the group rebalances (broker minimum 6 s). */
+  KAFKA_SESSION_TIMEOUT_MS: env.positiveInt(30_000),
   /** Input messages per transaction. */
   MAX_MESSAGES_PER_TRANSACTION: env.positiveInt(100),
   RETRY_INITIAL_MS: env.positiveInt(200),
@@ -220,6 +222,7 @@ export async function runStageService<S extends z.ZodObject>(
     onPoison: stage.onPoison,
     logger,
     maxMessagesPerTransaction: config.MAX_MESSAGES_PER_TRANSACTION,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     retry,
     hooks: {
       onCommitted(count, produced, ms) {
