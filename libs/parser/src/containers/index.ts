@@ -64,8 +64,9 @@ export const defaultAggregatePartRecords = 10_000;
  *
  * Aggregate reports are streamed: an aggregate report of more than aggregatePartRecords records comes as
  * several outcomes, in order, each a whole AggregateReport with the same header and the next slice of
- * records, marked part: { index, isLast }. If the report fails after some parts, an { ok: false } outcome
- * with the same source follows them (the report is incomplete). Given an AsyncIterable (a file stream), plain
+ * records, marked part: { index, isLast }. Problems the aggregate parser finds after the header (bad records,
+ * XML errors) are added to report_metadata.errors of the last part only. If the report fails after some
+ * parts, an { ok: false } outcome with the same source follows them (the report is incomplete). Given an AsyncIterable (a file stream), plain
  * and gzip-compressed XML are never held whole in memory; zip archives, emails and JSON are buffered, within
  * maxInputBytes.
  *
@@ -154,5 +155,5 @@ export function extractXml(
   }
 }
 
-/** The seed API's name for extractXml (parsedmarc.extract_report). */
+/** parsedmarc 10.x's name for extract_xml (extract_report). */
 export const extractReport = extractXml;
