@@ -17,7 +17,10 @@ try {
       createParseStage({
         codec,
         topics,
-        limits: { maxInputBytes: config.MAX_INPUT_BYTES },
+        limits: {
+          maxInputBytes: config.MAX_INPUT_BYTES,
+          maxDecompressedBytes: config.PARSE_MAX_DECOMPRESSED_BYTES,
+        },
         aggregatePartRecords: config.AGGREGATE_PART_RECORDS,
         aggregatePartBytes: config.AGGREGATE_PART_BYTES,
       }),
