@@ -1,0 +1,43 @@
+// One aggregate report of 1 → 100,000 records, as .xml, .xml.gz, .zip and as an email with a base64 gzip
+// attachment (Google's shape). The .xml series is also the "cost vs report size" growth series.
+const FORMATS = [
+  ['xml', '.xml'],
+  ['gz', '.xml.gz'],
+  ['zip', '.zip'],
+  ['eml', '.eml (base64 gzip attachment)'],
+];
+
+export default function aggregateCases(ctx) {
+  const sizes = ctx.quick ? [1, 100, 1000] : [1, 100, 1000, 10_000, 100_000];
+  const cases = [];
+  for (const n of sizes) {
+    for (const [format, label] of FORMATS) {
+      cases.push({
+        id: `aggregate/${n}/${format}`,
+        group: 'Aggregate report, by size and container',
+        title: `${n.toLocaleString('en-US')} record${n === 1 ? '' : 's'}, ${label}`,
+        kind: 'cli',
+        series: {
+          id: `size-${format}`,
+          label: `one aggregate report (${label}), by records`,
+          xLabel: 'records',
+          x: n,
+        },
+        prepare: async () => {
+          const set = await ctx.corpus.aggregate(n);
+          const file = set.files[format];
+          return {
+            inputs: [file.path],
+            files: 1,
+            reports: 1,
+            records: n,
+            bytes: file.bytes,
+            description: `${(file.bytes / 1e6).toFixed(2)} MB (${(set.xmlBytes / 1e6).toFixed(2)} MB of XML)`,
+            expect: { aggregateRecords: n },
+          };
+        },
+      });
+    }
+  }
+  return cases;
+}
