@@ -112,6 +112,27 @@ describe('hostile inputs: typed error, and the rest of the batch survives', () =
     ]);
   });
 
+  test('overlapping zip members (one bomb stream listed 100 times) next to a good attachment', async () => {
+    const zip = makeZip([zerosZipEntry('bomb.json', 256, smtpTlsJsonHead)]);
+    // Rewrite the archive with 100 central directory entries all pointing at the one member.
+    const directoryOffset = zip.readUInt32LE(zip.length - 6);
+    const entry = zip.subarray(directoryOffset, zip.length - 22);
+    const directory = Buffer.concat(Array.from({ length: 100 }, () => entry));
+    const end = Buffer.from(zip.subarray(zip.length - 22));
+    end.writeUInt16LE(100, 8);
+    end.writeUInt16LE(100, 10);
+    end.writeUInt32LE(directory.length, 12);
+    const overlapping = Buffer.concat([zip.subarray(0, directoryOffset), directory, end]);
+    const email = mimeEmail('Reports', [
+      { filename: 'overlap.zip', contentType: 'application/zip', content: overlapping },
+      { filename: 'good.xml.gz', contentType: 'application/gzip', content: goodGz },
+    ]);
+    expect(summary(await run(email, { source: 'mail.eml' }))).toEqual([
+      'mail.eml!attachment[0]:overlap.zip INVALID_ARCHIVE',
+      'mail.eml!attachment[1]:good.xml.gz aggregate',
+    ]);
+  });
+
   test('too many zip members, as an attachment next to a good one', async () => {
     const crowded = makeZip(Array.from({ length: 101 }, (_, i) => ({ name: `r${i}.xml`, content: goodXml })));
     const email = mimeEmail('Reports', [

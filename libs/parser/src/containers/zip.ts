@@ -142,7 +142,28 @@ export function readZipDirectory(
     entries.push({ name, flags, method, crc32, compressedSize, uncompressedSize, localHeaderOffset });
     at = next;
   }
+  rejectOverlappingMembers(bytes, entries, source);
   return entries;
+}
+
+/**
+ * Members whose data overlap are a crafted bomb (many directory entries sharing one highly compressed
+ * stream: each member is a full-size bomb of its own); no archiver writes them. Python's zipfile refuses
+ * them too ("Overlapped entries"). Members with an unreadable local header fail on their own, later.
+ */
+function rejectOverlappingMembers(bytes: Uint8Array, entries: readonly ZipEntry[], source: string): void {
+  const data = view(bytes);
+  const ranges: [number, number][] = [];
+  for (const entry of entries) {
+    const at = entry.localHeaderOffset;
+    if (at + 30 > bytes.length || data.getUint32(at, true) !== LOCAL_HEADER_SIGNATURE) continue;
+    const start = at + 30 + data.getUint16(at + 26, true) + data.getUint16(at + 28, true);
+    ranges.push([at, start + entry.compressedSize]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i]![0] < ranges[i - 1]![1]) throw corrupt('zip archive members overlap (a zip bomb)', source);
+  }
 }
 
 /** The compressed bytes of a member, located through its local header. */
