@@ -14,6 +14,10 @@ import {
   type MailMessage,
 } from '@parsedmarc-ts/mailbox';
 import { runMailbox, type ImapConfig, type MailboxRunOptions } from '../../apps/cli/src/mailbox.js';
+import { startMailIngest } from '../../apps/mail-ingest/src/service.js';
+import { ensureServers, readTopics, uniquePrefix } from '../pipeline/harness.js';
+import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import { OutputDirSink, type ResultItem, type ResultSink } from '../../apps/cli/src/sinks.js';
 import {
   appendAll,
@@ -501,4 +505,61 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
     expect(await samplesIn(server, 'Archive/Aggregate')).toEqual(['aggregate/twilight.eml']);
     expect(readJson(dir, 'aggregate.json')).toHaveLength(1);
   }, 30_000);
+});
+
+describe('mail-ingest service against Dovecot and Kafka', () => {
+  it('produces each IMAP message onto raw-mail and moves it to Archive/Ingested after the ack (IMAPS, private CA)', async () => {
+    const kafka = ensureServers();
+    const corpus = corpusMessages().slice(0, 12);
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const prefix = uniquePrefix('ingest-imap');
+    let exitCode: number | null = null;
+    const exited = new Promise<void>((resolve) => {
+      void startMailIngest({
+        env: {
+          KAFKA_BROKERS: kafka.brokers.join(','),
+          SCHEMA_REGISTRY_URL: kafka.registryUrl,
+          TOPIC_PREFIX: prefix,
+          TOPIC_PARTITIONS: '1',
+          HTTP_PORT: '0',
+          HTTP_HOST: '127.0.0.1',
+          LOG_LEVEL: 'error',
+          IMAP_HOST: server.host,
+          IMAP_PORT: String(server.tlsPort),
+          IMAP_TLS_CA_FILE: server.certPath,
+          IMAP_USER: server.user,
+          IMAP_PASSWORD: server.password,
+          MAILBOX_WATCH: 'false',
+          MAILBOX_BATCH_SIZE: '5',
+        },
+        signals: new EventEmitter(),
+        exit: (code) => {
+          exitCode = code;
+          resolve();
+        },
+      });
+    });
+    await exited;
+    expect(exitCode).toBe(0);
+    expect(await folderCounts(server)).toMatchObject({
+      INBOX: 0,
+      'Archive/Ingested': 12,
+      'Archive/Invalid': 0,
+    });
+    const received = await readTopics(
+      kafka,
+      { rawMail: `${prefix}raw-mail` },
+      { rawMail: 'raw-mail' },
+      (r) => r.length >= 12,
+      30_000,
+    );
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(received.map((r) => r.key).sort()).toEqual(corpus.map((m) => sha(m.bytes)).sort());
+    expect(received.map((r) => (r.value as { source: string }).source).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `imap:INBOX/${i + 1}`).sort(),
+    );
+  }, 120_000);
 });

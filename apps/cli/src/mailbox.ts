@@ -62,7 +62,7 @@ export interface MailboxRunStats {
   records: number;
   /** Parse errors plus, when the run stopped on a mailbox error, one for that. */
   failures: number;
-  moved: Record<Disposition, number>;
+  moved: Record<string, number>;
   deleted: number;
 }
 

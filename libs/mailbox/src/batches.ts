@@ -46,12 +46,12 @@ export function dispositionOf(kinds: readonly ReportKind[]): Disposition {
   return first === undefined ? 'Invalid' : FOLDER_OF_KIND[first];
 }
 
-/** Groups refs by disposition, keeping the listing order inside each group. */
-export function groupByDisposition<T>(
+/** Groups refs by disposition (archive subfolder), keeping the listing order inside each group. */
+export function groupByDisposition<T, D extends string>(
   items: readonly T[],
-  dispositions: readonly Disposition[],
-): Map<Disposition, T[]> {
-  const groups = new Map<Disposition, T[]>();
+  dispositions: readonly D[],
+): Map<D, T[]> {
+  const groups = new Map<D, T[]>();
   items.forEach((item, index) => {
     const disposition = dispositions[index];
     if (disposition === undefined) return;

@@ -16,16 +16,18 @@ import {
 import { MailboxError } from './errors.js';
 import {
   DISPOSITIONS,
+  type ArchiveSubfolder,
   type BatchHandler,
-  type Disposition,
   type FolderPath,
   type MailSource,
   type WatchableSource,
 } from './types.js';
 
 export interface IngestOptions {
-  /** Processed messages go to <archiveFolder>/<Disposition> (unless `delete` or `test`). */
+  /** Processed messages go to <archiveFolder>/<subfolder> (unless `delete` or `test`). */
   archiveFolder: FolderPath;
+  /** The subfolders created up front (each only when missing). Default: the four Dispositions. */
+  subfolders?: readonly ArchiveSubfolder[];
   /** Delete processed messages instead of archiving them. */
   delete: boolean;
   /** Change nothing in the mailbox: no folder created, nothing moved or deleted (nor marked seen). */
@@ -46,16 +48,17 @@ export interface IngestProgress {
 export interface IngestStats {
   messages: number;
   batches: number;
-  moved: Record<Disposition, number>;
+  /** Messages moved, by archive subfolder. */
+  moved: Record<ArchiveSubfolder, number>;
   deleted: number;
   /** Reconnect attempts after a CONNECTION error. */
   reconnects: number;
 }
 
-export const emptyStats = (): IngestStats => ({
+export const emptyStats = (subfolders: readonly ArchiveSubfolder[] = DISPOSITIONS): IngestStats => ({
   messages: 0,
   batches: 0,
-  moved: { Aggregate: 0, Forensic: 0, 'SMTP-TLS': 0, Invalid: 0 },
+  moved: Object.fromEntries(subfolders.map((name) => [name, 0])),
   deleted: 0,
   reconnects: 0,
 });
@@ -68,7 +71,7 @@ export async function ingestOnce(
   source: MailSource,
   handler: BatchHandler,
   options: IngestOptions,
-  stats: IngestStats = emptyStats(),
+  stats: IngestStats = emptyStats(options.subfolders),
   seen?: Set<string>,
 ): Promise<IngestStats> {
   const listed = await source.list();
@@ -78,8 +81,8 @@ export async function ingestOnce(
   if (archiving) {
     // All four up front, like the original: users find the folder layout before the first report of a kind.
     await source.ensureFolder(options.archiveFolder);
-    for (const disposition of DISPOSITIONS)
-      await source.ensureFolder([...options.archiveFolder, disposition]);
+    for (const subfolder of options.subfolders ?? DISPOSITIONS)
+      await source.ensureFolder([...options.archiveFolder, subfolder]);
   }
   const limits = { ...DEFAULT_BATCH_LIMITS, ...options.limits };
   let done = 0;
@@ -87,7 +90,7 @@ export async function ingestOnce(
   for (const batch of planBatches(refs, limits)) {
     if (options.signal?.aborted) break;
     const messages = await source.fetch(batch);
-    let dispositions: Disposition[];
+    let dispositions: ArchiveSubfolder[];
     try {
       dispositions = await handler.process(messages);
       await handler.commit();
@@ -114,9 +117,9 @@ export async function ingestOnce(
       await source.delete(messages);
       stats.deleted += messages.length;
     } else {
-      for (const [disposition, group] of groupByDisposition(messages, dispositions)) {
-        await source.move(group, [...options.archiveFolder, disposition]);
-        stats.moved[disposition] += group.length;
+      for (const [subfolder, group] of groupByDisposition(messages, dispositions)) {
+        await source.move(group, [...options.archiveFolder, subfolder]);
+        stats.moved[subfolder] = (stats.moved[subfolder] ?? 0) + group.length;
       }
     }
     stats.messages += messages.length;
@@ -150,7 +153,7 @@ export async function runIngest(
   handler: BatchHandler,
   options: RunIngestOptions,
 ): Promise<IngestStats> {
-  const stats = emptyStats();
+  const stats = emptyStats(options.subfolders);
   const seen = options.test ? new Set<string>() : undefined;
   const maxReconnects = options.maxReconnects ?? (options.watch ? Number.POSITIVE_INFINITY : 5);
   const backoff = options.backoff ?? { baseMs: 500, maxMs: 60_000 };

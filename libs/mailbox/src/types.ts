@@ -14,9 +14,12 @@ export interface MailMessage extends MessageRef {
   bytes: Buffer;
 }
 
-/** Where a processed message goes, below the archive folder. */
+/** Where a processed message goes, below the archive folder: the CLI's folders by report type. */
 export type Disposition = 'Aggregate' | 'Forensic' | 'SMTP-TLS' | 'Invalid';
 export const DISPOSITIONS: readonly Disposition[] = ['Aggregate', 'Forensic', 'SMTP-TLS', 'Invalid'];
+
+/** An archive subfolder name: a Disposition, or another caller's own (the ingest service's "Ingested"). */
+export type ArchiveSubfolder = string;
 
 /** A folder path as its segments, e.g. ["Archive", "Aggregate"]; each mailbox joins them its own way. */
 export type FolderPath = readonly string[];
@@ -50,8 +53,10 @@ export interface WatchableSource extends MailSource {
  * reprocess, never a loss.
  */
 export interface BatchHandler {
-  /** One disposition per message, same order. Throwing stops the run; the batch stays where it is. */
-  process(messages: readonly MailMessage[]): Promise<Disposition[]>;
+  /**
+   * One archive subfolder per message, same order. Throwing stops the run; the batch stays where it is.
+   */
+  process(messages: readonly MailMessage[]): Promise<ArchiveSubfolder[]>;
   /** Makes everything processed so far durable (fsync, broker ack...). */
   commit(): Promise<void>;
 }
