@@ -109,9 +109,10 @@ function answerFor(query: dnsPacket.DecodedPacket, script: ScriptedAnswer, overU
   });
 }
 
-/** A UDP+TCP server on one port answering every query with `script(qname)`. */
+/** A UDP+TCP server on one port of 127.0.0.1 or ::1 answering every query with `script(qname)`. */
 export async function startScriptedServer(
   script: (qname: string) => ScriptedAnswer,
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<ScriptedServer> {
   let udp = 0;
   let tcp = 0;
@@ -133,9 +134,9 @@ export async function startScriptedServer(
     });
     conn.on('error', () => conn.destroy());
   });
-  await new Promise<void>((resolve) => tcpServer.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => tcpServer.listen(0, host, resolve));
   const port = (tcpServer.address() as net.AddressInfo).port;
-  const udpSocket = dgram.createSocket('udp4');
+  const udpSocket = dgram.createSocket(host === '::1' ? 'udp6' : 'udp4');
   udpSocket.on('message', (msg, rinfo) => {
     const query = dnsPacket.decode(msg);
     udp++;
@@ -143,9 +144,9 @@ export async function startScriptedServer(
     if (answer.drop) return;
     udpSocket.send(answerFor(query, answer, true), rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => udpSocket.bind(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => udpSocket.bind(port, host, resolve));
   return {
-    server: `127.0.0.1:${port}`,
+    server: host === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`,
     udpQueries: () => udp,
     tcpQueries: () => tcp,
     close: async () => {

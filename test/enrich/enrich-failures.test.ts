@@ -297,6 +297,18 @@ describe('answers other than a PTR', () => {
     }
   });
 
+  it('an IPv6 nameserver ([::1]:port) is asked over UDP and TCP like an IPv4 one', async () => {
+    const server = await startScriptedServer(() => ({ ptr: ['v6.example.net'], truncateUdp: true }), '::1');
+    const enricher = await createEnricher({ nameservers: [server.server] });
+    try {
+      expect((await enricher.ipInfo('2001:db8::1')).reverse_dns).toBe('v6.example.net');
+      expect([server.udpQueries(), server.tcpQueries()]).toEqual([1, 1]);
+    } finally {
+      await enricher.close();
+      await server.close();
+    }
+  });
+
   it('a truncated UDP answer is asked again over TCP', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `${'long-label-'.repeat(4)}${i}.relay.example.com`);
     const server = await startScriptedServer(() => ({ ptr: names, ttl: 600, truncateUdp: true }));
