@@ -17,6 +17,8 @@ import { runMailbox, type ImapConfig, type MailboxRunOptions } from '../../apps/
 import { startMailIngest } from '../../apps/mail-ingest/src/service.js';
 import { ensureServers, readTopics, uniquePrefix } from '../pipeline/harness.js';
 import { EventEmitter } from 'node:events';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { OutputDirSink, type ResultItem, type ResultSink } from '../../apps/cli/src/sinks.js';
 import {
@@ -31,6 +33,7 @@ import {
   mailboxState,
   resetMailbox,
   samplesIn,
+  repoRoot,
   type FolderState,
   type ImapServer,
 } from './helpers.js';
@@ -476,6 +479,60 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
         .messages.map((m) => ({ ...m, flags: m.flags.filter((f) => f !== '\\Recent') }));
     expect(inbox(await mailboxState(server))).toEqual(inbox(before));
   }, 30_000);
+
+  it('shows progress on a terminal', async () => {
+    await appendAll(
+      server,
+      corpusMessages()
+        .slice(0, 10)
+        .map((m) => m.bytes),
+    );
+    const written: string[] = [];
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    tty.on('data', (chunk: Buffer) => written.push(chunk.toString('utf8')));
+    await run(imapConfig({ delete: true }), [], { progress: { stream: tty, enabled: true } });
+    const text = written.join('');
+    expect(text).toContain('10/10 messages, 0 failed');
+    expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('runs as the installed command: -H over IMAPS with --password-file, the CA trusted via NODE_EXTRA_CA_CERTS', async () => {
+    execFileSync('npx', ['tsc', '-b', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
+    const corpus = corpusMessages().filter((m) => m.sample.startsWith('smtp_tls/'));
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const dir = outDir();
+    const passwordFile = join(dir, 'password');
+    writeFileSync(passwordFile, `${server.password}\n`);
+    const out = join(dir, 'out');
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, 'apps/cli/bin/parsedmarc.js'),
+        '-H',
+        server.host,
+        '--imap-port',
+        String(server.tlsPort),
+        '-u',
+        server.user,
+        '--password-file',
+        passwordFile,
+        '-a',
+        'Processed',
+        '--offline',
+        '-s',
+        '-o',
+        out,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: server.certPath }, timeout: 60_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readJson(out, 'smtp_tls.json')).toHaveLength(corpus.length);
+    expect(await folderCounts(server)).toMatchObject({ INBOX: 0, 'Processed/SMTP-TLS': corpus.length });
+  }, 120_000);
 
   it('reports a wrong password once and stops', async () => {
     const { stats, logs } = await run(imapConfig({ password: 'wrong' }), []);

@@ -130,3 +130,27 @@ describe('Maildir', () => {
     expect(h.seen).toEqual(['new/1700000001.M1P1.host']);
   });
 });
+
+describe('a Maildir as a CLI input', () => {
+  it('reads the messages of a Maildir given as a path (new/ and cur/, never tmp/) and leaves them in place', async () => {
+    const { runCli, samples } = await import('../cli/helpers.js');
+    const { readFileSync } = await import('node:fs');
+    const deliverFile = (name: string, sample: string, sub: 'new' | 'cur' = 'new'): void => {
+      writeFileSync(join(root, 'tmp', name), readFileSync(samples(sample)));
+      renameSync(join(root, 'tmp', name), join(root, sub, name));
+    };
+    deliverFile('1700000003.M1P1.host', 'smtp_tls/google.com_smtp_tls_report.eml', 'cur');
+    deliverFile('1700000001.M1P1.host', 'aggregate/twilight.eml');
+    deliverFile('1700000002.M1P1.host', 'failure/dmarc_ruf_report_linkedin.eml');
+    writeFileSync(join(root, 'tmp', '1600000000.M1P1.host'), 'half-delivered');
+    const result = await runCli(['--offline', root]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as Record<string, unknown[]>;
+    expect(out.aggregate_reports).toHaveLength(1);
+    expect(out.forensic_reports).toHaveLength(1);
+    expect(out.smtp_tls_reports).toHaveLength(1);
+    expect(readdirSync(join(root, 'new')).sort()).toEqual(['1700000001.M1P1.host', '1700000002.M1P1.host']);
+    expect(readdirSync(join(root, 'cur'))).toEqual(['1700000003.M1P1.host']);
+  });
+});
