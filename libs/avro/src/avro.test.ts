@@ -162,23 +162,18 @@ describe('bounded aggregate parts', () => {
     const file = 'aggregate/old_draft_from_wiki.xml';
     for await (const o of parseReports(readFileSync(`${samplesDir}/${file}`))) {
       if (!o.ok || o.parsed.report_type !== 'aggregate') throw new Error('expected an aggregate report');
-      const [only, ...rest] = aggregateMessages(
-        o.parsed.report,
-        undefined,
-        newPartNumbering(),
-        origin(file),
-        1 << 20,
-      );
+      const report = o.parsed.report;
+      const [only, ...rest] = aggregateMessages(report, undefined, newPartNumbering(), origin(file), 1 << 20);
       expect(rest).toEqual([]);
       expect(only!.part).toBeNull();
       // Room for the header (and framing slack) but not for its one record.
       const headerOnly = encodeValue('dmarc_aggregate', { ...only!, records: [] }).length + 64 + 4;
       expect(() =>
-        aggregateMessages(o.parsed.report, undefined, newPartNumbering(), origin(file), headerOnly),
+        aggregateMessages(report, undefined, newPartNumbering(), origin(file), headerOnly),
       ).toThrow(MessageTooLargeError);
-      expect(() =>
-        aggregateMessages(o.parsed.report, undefined, newPartNumbering(), origin(file), 100),
-      ).toThrow(/header/);
+      expect(() => aggregateMessages(report, undefined, newPartNumbering(), origin(file), 100)).toThrow(
+        /header/,
+      );
     }
   });
 });
