@@ -29,7 +29,7 @@ import {
 } from '@parsedmarc-ts/mailbox';
 import { parseReports, type ParseError, type ParseLimits, type ParseOutcome } from '@parsedmarc-ts/parser';
 import type { CliConfig } from './config.js';
-import { orderedWindow, type EnrichFn } from './pipeline.js';
+import type { EnrichFn } from './pipeline.js';
 import type { ResultSink } from './sinks.js';
 
 export type ImapConfig = NonNullable<CliConfig['imap']>;
@@ -39,7 +39,7 @@ export interface MailboxRunOptions {
   enrich?: EnrichFn;
   limits?: Partial<ParseLimits>;
   convertOutlookMsg?: (msg: Uint8Array) => Promise<Uint8Array>;
-  /** Reports enriched ahead of the writer. */
+  /** Reports enriched ahead of the writer (at most 20,000 records in flight whatever this is). */
   window?: number;
   onError(source: string, error: ParseError): void;
   /** One-line notices (reconnects, the summary, a fatal mailbox error). */
@@ -68,6 +68,39 @@ export interface MailboxRunStats {
 
 type MessageOutcome = ParseOutcome & { messageIndex: number };
 
+/** What an outcome costs while it waits in the enrichment window: its records (a huge report's part is big). */
+const weightOf = (outcome: ParseOutcome): number =>
+  outcome.ok && outcome.parsed.report_type === 'aggregate'
+    ? Math.max(1, outcome.parsed.report.records.length)
+    : 1;
+
+/**
+ * Enriches outcomes with a bounded window in flight (items and records), yielding them in input order, so
+ * DNS lookups of consecutive reports overlap while memory stays flat. Errors are rethrown in order.
+ */
+async function* enrichedInOrder(
+  outcomes: AsyncIterable<MessageOutcome>,
+  enrich: (outcome: MessageOutcome) => Promise<MessageOutcome>,
+  maxItems: number,
+  maxRecords: number,
+): AsyncGenerator<MessageOutcome> {
+  const pending: { promise: Promise<MessageOutcome>; weight: number }[] = [];
+  let weight = 0;
+  for await (const outcome of outcomes) {
+    const promise = enrich(outcome);
+    // No unhandled rejection while it waits its turn: it is awaited (and rethrown) below.
+    promise.catch(() => undefined);
+    pending.push({ promise, weight: weightOf(outcome) });
+    weight += weightOf(outcome);
+    while (pending.length > 0 && (pending.length >= maxItems || weight > maxRecords)) {
+      const next = pending.shift()!;
+      weight -= next.weight;
+      yield await next.promise;
+    }
+  }
+  while (pending.length > 0) yield await pending.shift()!.promise;
+}
+
 /** Parses, enriches and writes one batch; tells where each message goes. */
 class SinkBatchHandler implements BatchHandler {
   reports = 0;
@@ -94,11 +127,12 @@ class SinkBatchHandler implements BatchHandler {
   async process(messages: readonly MailMessage[]): Promise<Disposition[]> {
     const kinds: ReportKind[][] = messages.map(() => []);
     const enrich = this.options.enrich;
-    const enriched = orderedWindow(
+    const enriched = enrichedInOrder(
       this.outcomes(messages),
-      async (outcome): Promise<MessageOutcome> =>
+      async (outcome) =>
         outcome.ok && enrich ? { ...outcome, parsed: await enrich(outcome.parsed) } : outcome,
       this.options.window ?? 16,
+      20_000,
     );
     for await (const outcome of enriched) {
       if (!outcome.ok) {
