@@ -139,6 +139,7 @@ async function runCliCase(c, ctx, sides) {
     },
     expect: input.expect ?? null,
     notes: [...(input.notes ?? [])],
+    loadAvgAtStart: os.loadavg()[0],
   };
   for (const side of sides) result[side.key] = { runs: [], failure: null, outputs: null };
   const started = Date.now();

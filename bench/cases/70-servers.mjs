@@ -8,12 +8,6 @@ const PLACEHOLDERS = [
     'the enrichment case is not written yet (added by the enrichment issue)',
   ],
   [
-    'imap/fetch',
-    'dovecot',
-    'IMAP fetch from the local Dovecot, messages/s',
-    'the IMAP fetch case is not written yet (added by the mailbox issue)',
-  ],
-  [
     'kafka/pipeline',
     'kafka',
     'Kafka pipeline end to end: records/s and consumer lag',

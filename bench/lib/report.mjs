@@ -149,9 +149,9 @@ function growthSection(results) {
   return { md: out.join('\n'), verdicts };
 }
 
-function partsSection(results) {
+function partsSection(results, group) {
   const out = [];
-  for (const c of results.filter((r) => r.kind === 'parts')) {
+  for (const c of results.filter((r) => r.kind === 'parts' && r.group === group)) {
     out.push(`### ${c.title}`, '');
     if (c.skipped) {
       out.push(`skipped: ${c.skipped}`, '');
@@ -284,6 +284,7 @@ export function writeReport({ machine, meta, results, outDir, quick }) {
     if (!g) groups.push((g = { name: c.group, cases: [] }));
     g.cases.push(c);
   }
+  const partGroups = [...new Set(results.filter((r) => r.kind === 'parts').map((r) => r.group))];
   const md = [
     '# Benchmarks',
     '',
@@ -323,14 +324,17 @@ export function writeReport({ machine, meta, results, outDir, quick }) {
     ...groups.flatMap((g) => [`### ${g.name}`, '', caseTable(g.cases), '']),
     '## How cost grows',
     '',
-    'Verdicts are read on the cost above the smallest input (start-up and baseline memory): time is linear when the log-log slope of the added time against size is 0.85–1.15; memory is bounded when the last 10x adds under 16 MiB.',
+    'Verdicts are read on the cost above the smallest input (start-up and baseline memory), over the sizes where that added cost is at least a quarter of the start-up cost (smaller differences are run-to-run noise on this shared machine): time is linear when the log-log slope of the added time against size is 0.85–1.15; memory is bounded when the last 10x adds under 16 MiB. (×N) is how much the added cost grew over that step.',
     '',
     growth.md,
     '## Library-level parts',
     '',
     'Measured in-process with our libraries, one process per part and run (the timed section excludes module loading and reading the input file; output writing starts from an already-parsed report). Rows marked reference measure the building blocks on their own, for comparison.',
     '',
-    partsSection(results),
+    partsSection(results, 'Library-level parts'),
+    ...partGroups
+      .filter((g) => g !== 'Library-level parts')
+      .flatMap((g) => [`## ${g}`, '', partsSection(results, g)]),
     '## Skipped',
     '',
     results

@@ -27,8 +27,8 @@ export function logLogSlope(points) {
 /**
  * How a cost grows with x (records, files), from points sorted by x. The cost at the smallest x is the fixed
  * part (process start-up, imports, a baseline heap); the rest is what the input adds. The verdict is read on
- * the added part over the points where it is large enough to measure (≥ `minSignal` and ≥ 10% of the fixed
- * part), from the log-log slope and the ratio over the last decade:
+ * the added part over the points where it is large enough to measure (≥ `minSignal` and ≥ 25% of the fixed
+ * part) — smaller differences are within run-to-run noise — from the log-log slope and the ratio over the last decade:
  * - time: linear when the slope is within 0.85–1.15 (and the last 10x multiplies the added time by 7–13);
  * - memory: bounded when the last decade adds less than `flatBelow` (in the cost's unit).
  * @param {{ x: number, y: number|null }[]} points
@@ -51,7 +51,7 @@ export function growthVerdict(points, { kind, minSignal, flatBelow = 0 }) {
       ratio: a.y > 0 ? b.y / a.y : null,
     });
   }
-  const threshold = Math.max(minSignal, Math.abs(base) * 0.1);
+  const threshold = Math.max(minSignal, Math.abs(base) * 0.25);
   const significant = added.filter((p) => p.y >= threshold);
   const last = added[added.length - 1];
   const prev = added[added.length - 2];
