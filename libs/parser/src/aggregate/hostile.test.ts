@@ -2,6 +2,10 @@
  * Hostile and broken input: every refusal is a ParseError with a stable code naming the source, never a
  * crash, an expansion or unbounded memory.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 import { ParseError, type ParseErrorCode } from '../errors.js';
@@ -215,6 +219,12 @@ describe('broken and foreign input', () => {
     const parsed = parseAggregateReportXml(cut);
     expect(parsed.records.map((r) => r.source.ip_address)).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(parsed.report_metadata.errors.join('\n')).toMatch(/Invalid XML: .*unclosed tag/);
+    expect(parsed.report_metadata.errors).toContain('Record 3 dropped: the document ends inside it');
+  });
+
+  it('a document truncated inside its only record → INVALID_AGGREGATE_REPORT', () => {
+    const full = report(record());
+    expectCode(full.slice(0, full.indexOf('</row>')), 'INVALID_AGGREGATE_REPORT');
   });
 
   it('garbage → INVALID_AGGREGATE_REPORT', () => {
@@ -271,5 +281,71 @@ describe('broken and foreign input', () => {
     parser.write(report(record()));
     parser.end();
     expect(() => parser.write('<x/>')).toThrow(/already ended/);
+  });
+});
+
+describe('mutated samples', () => {
+  const samplesDir = fileURLToPath(new URL('../../../../test/fixtures/samples/', import.meta.url));
+  const originals = [
+    'aggregate/old_draft_from_wiki.xml',
+    'aggregate/empty_reason.xml',
+    'aggregate/rfc9990-sample.xml',
+    'aggregate/ikea.com!example.de!1538690400!1538776800.xml',
+    'extract_report/nice-input.xml',
+  ].map((name) => readFileSync(join(samplesDir, name), 'utf8'));
+  const fragments = [
+    '<',
+    '>',
+    '/',
+    '&',
+    ';',
+    '"',
+    '=',
+    ':',
+    '!',
+    '?',
+    ' ',
+    '\n',
+    '</record>',
+    '<record>',
+    '&#0;',
+    '\u0000',
+    ']]>',
+    '<![CDATA[',
+    '<!--',
+    '<?pi ',
+  ];
+
+  it('give a report with records or a ParseError naming the source, nothing else', () => {
+    // A fixed linear congruential sequence: the same mutations on every run.
+    let state = 20240401;
+    const next = (n: number): number => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state % n;
+    };
+    const outcomes = { report: 0, parseError: 0 };
+    for (let i = 0; i < 600; i++) {
+      let text = originals[next(originals.length)] ?? '';
+      for (let edits = 1 + next(5); edits > 0; edits--) {
+        const at = next(text.length + 1);
+        const op = next(3);
+        if (op === 0) text = text.slice(0, at) + text.slice(at + 1 + next(20));
+        else if (op === 1)
+          text = text.slice(0, at) + (fragments[next(fragments.length)] ?? '') + text.slice(at);
+        else text = text.slice(0, at);
+      }
+      try {
+        const parsed = parseAggregateReportXml(text, { source: 'mutant' });
+        expect(parsed.records.length).toBeGreaterThan(0);
+        outcomes.report++;
+      } catch (error) {
+        if (!ParseError.is(error)) throw error;
+        expect(error.context.source).toBe('mutant');
+        outcomes.parseError++;
+      }
+    }
+    // Both outcomes occur: the mutations neither all break nor all spare the reports.
+    expect(outcomes.report).toBeGreaterThan(50);
+    expect(outcomes.parseError).toBeGreaterThan(50);
   });
 });

@@ -172,6 +172,14 @@ export class AggregateReportStreamParser {
     try {
       if (this.#decoder !== undefined) this.#feed(this.#dropInvalidUtf8(this.#decoder.decode()));
       this.#sax.close();
+      if (this.#record !== undefined) {
+        // The document ended inside a record: what it holds is partial (counts without their auth results),
+        // so it is dropped rather than reported as if whole.
+        this.#record = undefined;
+        this.#recordsSkipped++;
+        this.#lastSkipReason = 'the document ends inside it';
+        this.#problem(`Record ${this.#recordsRead} dropped: the document ends inside it`);
+      }
       if (this.#xmlErrors > 1)
         this.#problem(`Invalid XML: ${this.#xmlErrors - 1} more errors after the first`);
       if (this.#feedbackState === 'before') {
