@@ -20,6 +20,8 @@ export interface PipelineOptions {
   enrich?: EnrichFn;
   limits?: Partial<ParseLimits>;
   convertOutlookMsg?: (msg: Uint8Array) => Promise<Uint8Array>;
+  /** Records per part of a huge aggregate report (memory vs. per-part overhead). */
+  aggregatePartRecords?: number;
   /** Reports enriched ahead of the writer. */
   window?: number;
   onError(source: string, error: ParseError): void;
@@ -33,21 +35,42 @@ export interface PipelineStats {
   failures: number;
 }
 
-/** Maps items through an async function with at most `window` in flight, yielding results in input order. */
+export interface WindowBounds<T> {
+  /** Most items in flight. */
+  maxItems: number;
+  /** Most total weight in flight (at least one item is always let through). */
+  maxWeight: number;
+  weight(item: T): number;
+}
+
+/**
+ * Maps items through an async function with a bounded number (and weight) in flight, yielding results in
+ * input order. The weight bound keeps memory flat when items are big (a 10,000-record part of a huge
+ * report weighs 10,000; a small report 1): many small reports overlap their DNS lookups, huge ones do not
+ * pile up.
+ */
 export async function* orderedWindow<T, U>(
   source: AsyncIterable<T>,
   fn: (item: T) => Promise<U>,
-  window: number,
+  bounds: WindowBounds<T> | number,
 ): AsyncGenerator<U> {
-  const pending: Promise<U>[] = [];
+  if (typeof bounds === 'number') bounds = { maxItems: bounds, maxWeight: Infinity, weight: () => 1 };
+  const pending: { promise: Promise<U>; weight: number }[] = [];
+  let weight = 0;
   for await (const item of source) {
     const promise = fn(item);
     // Avoid an unhandled rejection while the promise waits its turn; it is awaited (and rethrown) below.
     promise.catch(() => undefined);
-    pending.push(promise);
-    if (pending.length >= window) yield await pending.shift()!;
+    const itemWeight = bounds.weight(item);
+    pending.push({ promise, weight: itemWeight });
+    weight += itemWeight;
+    while (pending.length > 0 && (pending.length >= bounds.maxItems || weight > bounds.maxWeight)) {
+      const next = pending.shift()!;
+      weight -= next.weight;
+      yield await next.promise;
+    }
   }
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield await pending.shift()!.promise;
 }
 
 type FileOutcome = ParseOutcome & { fileIndex: number };
@@ -63,6 +86,7 @@ async function* outcomesOfFiles(
         source: path,
         limits: options.limits,
         convertOutlookMsg: options.convertOutlookMsg,
+        aggregatePartRecords: options.aggregatePartRecords ?? 5000,
       })) {
         yield { ...outcome, fileIndex };
       }
@@ -91,7 +115,14 @@ export async function runFiles(files: readonly string[], options: PipelineOption
     outcomesOfFiles(files, options),
     async (outcome): Promise<FileOutcome> =>
       outcome.ok && enrich ? { ...outcome, parsed: await enrich(outcome.parsed) } : outcome,
-    options.window ?? 16,
+    {
+      maxItems: options.window ?? 16,
+      maxWeight: 5000,
+      weight: (outcome) =>
+        outcome.ok && outcome.parsed.report_type === 'aggregate'
+          ? Math.max(1, outcome.parsed.report.records.length)
+          : 1,
+    },
   );
   for await (const outcome of enriched) {
     while (filesDone < outcome.fileIndex) {

@@ -47,15 +47,15 @@ const isLastPart = (item: ResultItem): boolean => !item.part || item.part.isLast
 
 /** Buffers text and writes it to a stream with backpressure. */
 class StreamText {
-  private buffer = '';
+  private pending: string[] = [];
   constructor(private readonly stream: Writable) {}
   add = (chunk: string): void => {
-    this.buffer += chunk;
+    this.pending.push(chunk);
   };
   async drain(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = this.buffer;
-    this.buffer = '';
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
     if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
   }
 }
@@ -101,16 +101,32 @@ export class StdoutJsonSink implements ResultSink {
 /** A file written with synchronous appends (simple, ordered, and fsync-able for durability). */
 class AppendFile {
   private fd: number;
+  private pending: string[] = [];
+  private pendingLength = 0;
+  /** Text is gathered into writes of about this many characters: one syscall per record would dominate. */
+  private static readonly chunkChars = 1 << 20;
+
   constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
   }
   write = (text: string): void => {
-    writeSync(this.fd, text);
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= AppendFile.chunkChars) this.writeOut();
   };
+  private writeOut(): void {
+    if (this.pendingLength === 0) return;
+    writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.pendingLength = 0;
+  }
+  /** Everything written so far reaches the disk (fsync). */
   sync(): void {
+    this.writeOut();
     fsyncSync(this.fd);
   }
   close(): void {
+    this.writeOut();
     closeSync(this.fd);
   }
 }

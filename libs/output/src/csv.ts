@@ -93,14 +93,12 @@ export const aggregateCsvHeader = (): string => csvLine(aggregateColumns);
 const lowerJoin = (values: readonly (string | null)[]): string =>
   values.map((v) => String(v).toLowerCase()).join(',');
 
-/** The flat row of one record, keyed by column. */
-export function aggregateCsvRow(
-  report: Omit<AggregateReport, 'records'>,
-  record: AggregateRecord,
-): Record<AggregateColumn, Cell> {
+type ReportHeader = Omit<AggregateReport, 'records'>;
+
+/** Columns whose value is the same for every record of a report. */
+function reportCells(report: ReportHeader): Partial<Record<AggregateColumn, Cell>> {
   const meta = report.report_metadata;
   const policy = report.policy_published;
-  const reasons = record.policy_evaluated.policy_override_reasons;
   return {
     xml_schema: report.xml_schema,
     org_name: meta.org_name,
@@ -117,52 +115,74 @@ export function aggregateCsvRow(
     sp: policy.sp,
     pct: policy.pct,
     fo: policy.fo,
-    source_ip_address: record.source.ip_address,
-    source_country: record.source.country,
-    source_reverse_dns: record.source.reverse_dns,
-    source_base_domain: record.source.base_domain,
-    count: record.count,
-    disposition: record.policy_evaluated.disposition,
-    dkim_alignment: record.policy_evaluated.dkim,
-    spf_alignment: record.policy_evaluated.spf,
-    policy_override_reasons: reasons.map((r) => r.type || 'none').join(','),
-    policy_override_comments: reasons.map((r) => r.comment || 'none').join('|'),
-    envelope_from: record.identifiers.envelope_from,
-    header_from: record.identifiers.header_from,
-    envelope_to: record.identifiers.envelope_to,
-    dkim_domains: lowerJoin(record.auth_results.dkim.map((d) => d.domain)),
-    dkim_selectors: lowerJoin(record.auth_results.dkim.map((d) => d.selector)),
-    dkim_results: lowerJoin(record.auth_results.dkim.map((d) => d.result)),
-    spf_domains: lowerJoin(record.auth_results.spf.map((s) => s.domain)),
-    spf_scopes: lowerJoin(record.auth_results.spf.map((s) => s.scope)),
-    spf_results: lowerJoin(record.auth_results.spf.map((s) => s.result)),
-    normalized_timespan: record.normalized_timespan,
     np: policy.np,
     testing: policy.testing,
     discovery_method: policy.discovery_method,
-    source_name: record.source.name,
-    source_type: record.source.type,
-    source_asn: record.source.asn,
-    source_as_name: record.source.as_name,
-    source_as_domain: record.source.as_domain,
-    spf_aligned: record.alignment.spf,
-    dkim_aligned: record.alignment.dkim,
-    dmarc_aligned: record.alignment.dmarc,
-    interval_begin: record.interval_begin,
-    interval_end: record.interval_end,
     xml_namespace: report.xml_namespace,
     generator: meta.generator,
   };
 }
 
-/** CSV lines (no header) for the records of one report or report part. */
+/** Columns that vary per record. */
+const recordCells: Partial<Record<AggregateColumn, (record: AggregateRecord) => Cell>> = {
+  source_ip_address: (r) => r.source.ip_address,
+  source_country: (r) => r.source.country,
+  source_reverse_dns: (r) => r.source.reverse_dns,
+  source_base_domain: (r) => r.source.base_domain,
+  count: (r) => r.count,
+  disposition: (r) => r.policy_evaluated.disposition,
+  dkim_alignment: (r) => r.policy_evaluated.dkim,
+  spf_alignment: (r) => r.policy_evaluated.spf,
+  policy_override_reasons: (r) =>
+    r.policy_evaluated.policy_override_reasons.map((x) => x.type || 'none').join(','),
+  policy_override_comments: (r) =>
+    r.policy_evaluated.policy_override_reasons.map((x) => x.comment || 'none').join('|'),
+  envelope_from: (r) => r.identifiers.envelope_from,
+  header_from: (r) => r.identifiers.header_from,
+  envelope_to: (r) => r.identifiers.envelope_to,
+  dkim_domains: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.domain)),
+  dkim_selectors: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.selector)),
+  dkim_results: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.result)),
+  spf_domains: (r) => lowerJoin(r.auth_results.spf.map((x) => x.domain)),
+  spf_scopes: (r) => lowerJoin(r.auth_results.spf.map((x) => x.scope)),
+  spf_results: (r) => lowerJoin(r.auth_results.spf.map((x) => x.result)),
+  normalized_timespan: (r) => r.normalized_timespan,
+  source_name: (r) => r.source.name,
+  source_type: (r) => r.source.type,
+  source_asn: (r) => r.source.asn,
+  source_as_name: (r) => r.source.as_name,
+  source_as_domain: (r) => r.source.as_domain,
+  spf_aligned: (r) => r.alignment.spf,
+  dkim_aligned: (r) => r.alignment.dkim,
+  dmarc_aligned: (r) => r.alignment.dmarc,
+  interval_begin: (r) => r.interval_begin,
+  interval_end: (r) => r.interval_end,
+};
+
+/** The flat row of one record, keyed by column. */
+export function aggregateCsvRow(
+  report: ReportHeader,
+  record: AggregateRecord,
+): Record<AggregateColumn, Cell> {
+  const fixed = reportCells(report);
+  const row = {} as Record<AggregateColumn, Cell>;
+  for (const column of aggregateColumns)
+    row[column] = recordCells[column] ? recordCells[column](record) : fixed[column];
+  return row;
+}
+
+/**
+ * CSV lines (no header) for the records of one report or report part. The report-level cells are rendered
+ * once per report, not once per record: this runs 100,000 times for a big report.
+ */
 export function aggregateCsvLines(report: AggregateReport): string {
-  let out = '';
+  const fixed = reportCells(report);
+  const cells = aggregateColumns.map((column) => recordCells[column] ?? csvCell(fixed[column]));
+  const lines: string[] = [];
   for (const record of report.records) {
-    const row = aggregateCsvRow(report, record);
-    out += csvLine(aggregateColumns.map((c) => row[c]));
+    lines.push(cells.map((cell) => (typeof cell === 'string' ? cell : csvCell(cell(record)))).join(','));
   }
-  return out;
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }
 
 /** Seed API parsed_aggregate_reports_to_csv: header plus one row per record. */

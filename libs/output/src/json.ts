@@ -82,12 +82,14 @@ export class JsonArrayWriter {
     }
     const open = this.open!;
     const recordIndent = this.indent + 6;
+    const pad = ' '.repeat(recordIndent);
+    const pieces: string[] = [];
     for (const record of part.records as AggregateRecord[]) {
-      this.write(open.records === 0 ? '\n' : ',\n');
-      this.write(' '.repeat(recordIndent));
-      this.write(indentedJson(record, recordIndent));
+      pieces.push(`${open.records === 0 ? '\n' : ',\n'}${pad}${indentedJson(record, recordIndent)}`);
       open.records += 1;
     }
+    // One write per part, not per record: the sink's write may be a syscall.
+    if (pieces.length > 0) this.write(pieces.join(''));
     if (isLast) {
       this.write(open.records === 0 ? ']' : `\n${' '.repeat(this.indent + 4)}]`);
       this.write(open.tail);
