@@ -12,7 +12,7 @@ import type { ParseError } from '@parsedmarc-ts/parser';
 import { parseArgs } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
-import { expandMaildirInputs, runMailbox } from './mailbox.js';
+import { stat } from 'node:fs/promises';
 import { convertOutlookMsg } from '@parsedmarc-ts/api';
 import { runFiles } from './pipeline.js';
 import { createProgress } from './progress.js';
@@ -64,7 +64,11 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   const warn = (line: string): void => {
     io.stderr.write(`parsedmarc: ${line}\n`);
   };
-  const { files, problems } = await expandInputPaths(await expandMaildirInputs(config.filePaths));
+  // The mailbox module pulls in the IMAP client; load it only when a mailbox or a folder (maybe a Maildir) is
+  // given, so that parsing a file starts fast.
+  const mailbox = config.imap || (await anyDirectory(config.filePaths)) ? await import('./mailbox.js') : null;
+  const paths = mailbox ? await mailbox.expandMaildirInputs(config.filePaths) : config.filePaths;
+  const { files, problems } = await expandInputPaths(paths);
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
 
@@ -73,9 +77,16 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   if (config.outputDir) sinks.push(new OutputDirSink(config.outputDir));
 
   const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
-  const enrichStage = await createEnrichStage(config, (obj, msg) =>
-    warn(`${msg}${obj && Object.keys(obj).length ? ` ${JSON.stringify(obj)}` : ''}`),
-  );
+  let enrichStage;
+  try {
+    enrichStage = await createEnrichStage(config, (obj, msg) =>
+      warn(`${msg}${Object.keys(obj).length > 0 ? ` ${JSON.stringify(obj)}` : ''}`),
+    );
+  } catch (error) {
+    // A bad --ip-db or --sender-map file: a configuration error, named by the enrichment library.
+    warn((error as Error).message);
+    return 2;
+  }
   try {
     const stats = await runFiles(files, {
       sinks,
@@ -88,10 +99,10 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
       onProgress: (event) => progress.update(event),
     });
     failures += stats.failures;
-    if (config.imap) {
-      const mail = await runMailbox(config.imap, {
+    if (config.imap && mailbox) {
+      const mail = await mailbox.runMailbox(config.imap, {
         sinks,
-        enrich: enrichStage?.enrich,
+        enrich: enrichStage.enrich,
         convertOutlookMsg,
         onError: (source: string, error: ParseError) => warn(`${source}: ${error.code}: ${error.message}`),
         log: warn,
@@ -105,4 +116,12 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     for (const sink of sinks) await sink.close();
   }
   return failures > 0 ? 1 : 0;
+}
+
+async function anyDirectory(paths: readonly string[]): Promise<boolean> {
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (info?.isDirectory()) return true;
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 // RFC 822 / MIME message parsing (through mailparser). Owner: forensic/SMTP-TLS/email work.
-import { simpleParser, type Attachment, type StructuredHeader } from 'mailparser';
+import type { Attachment, StructuredHeader } from 'mailparser';
+import { loadMailparser } from './mailparser.js';
 import { ParseError, limitExceeded } from '../errors.js';
 import { resolveLimits, type ParseLimits } from '../limits.js';
 import { parseMailDate } from './date.js';
@@ -92,7 +93,9 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
 
   let parsed;
   try {
-    parsed = await simpleParser(buffer, {
+    parsed = await (
+      await loadMailparser()
+    ).simpleParser(buffer, {
       ignoreEmbedded: true,
       keepDeliveryStatus: true,
       skipTextToHtml: true,

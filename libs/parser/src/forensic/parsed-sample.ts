@@ -3,7 +3,7 @@
  * mail-parser (as documented in the seed's forensic.json): structured address fields, `received` hops,
  * the UTC date and zone, the text body, a header map, and one key per other header, lower-cased.
  */
-import { simpleParser, parseAddressHeader } from 'mailparser';
+import { loadMailparser, type Mailparser } from '../email/mailparser.js';
 import { ParseError, limitExceeded } from '../errors.js';
 import { resolveLimits, type ParseLimits } from '../limits.js';
 import type { EmailAddress, ParsedSample, ReceivedHop } from '../types.js';
@@ -49,10 +49,10 @@ function toEmailAddress(name: string, address: string): EmailAddress | null {
   };
 }
 
-function addresses(fields: readonly HeaderField[], name: string): EmailAddress[] {
+function addresses(mailparser: Mailparser, fields: readonly HeaderField[], name: string): EmailAddress[] {
   const values = headerValues(fields, name);
   if (values.length === 0) return [];
-  const parsed = parseAddressHeader(values, { flatten: true });
+  const parsed = mailparser.parseAddressHeader(values, { flatten: true });
   return parsed.value.flatMap((a) => toEmailAddress(a.name, a.address ?? '') ?? []);
 }
 
@@ -154,7 +154,9 @@ async function sampleContent(
   if (!hasBody || body.trim() === '') return { body: null, attachments: [] };
   let parsed;
   try {
-    parsed = await simpleParser(Buffer.from(sample, 'utf8'), {
+    parsed = await (
+      await loadMailparser()
+    ).simpleParser(Buffer.from(sample, 'utf8'), {
       ignoreEmbedded: true,
       keepDeliveryStatus: true,
       skipHtmlToText: true,
@@ -207,11 +209,12 @@ export async function parseSample(
   const text = normalizeNewlines(sample);
   const split = splitMessage(text);
   const { fields } = split;
+  const mailparser = await loadMailparser();
 
   const decoded = (value: string): string => decodeEncodedWords(value);
-  const from = addresses(fields, 'from')[0] ?? null;
-  const to = addresses(fields, 'to');
-  const deliveredTo = addresses(fields, 'delivered-to');
+  const from = addresses(mailparser, fields, 'from')[0] ?? null;
+  const to = addresses(mailparser, fields, 'to');
+  const deliveredTo = addresses(mailparser, fields, 'delivered-to');
   const subjectValue = headerValues(fields, 'subject')[0];
   const subject =
     subjectValue === undefined ? null : decoded(subjectValue.replace(/\n(?=[ \t])/g, '')).trim();
@@ -226,9 +229,9 @@ export async function parseSample(
   const result: ParsedSample = {
     from,
     to,
-    cc: addresses(fields, 'cc'),
-    bcc: addresses(fields, 'bcc'),
-    reply_to: addresses(fields, 'reply-to'),
+    cc: addresses(mailparser, fields, 'cc'),
+    bcc: addresses(mailparser, fields, 'bcc'),
+    reply_to: addresses(mailparser, fields, 'reply-to'),
     ...(deliveredTo.length > 0 ? { delivered_to: deliveredTo } : {}),
     subject,
     date: date ? formatUtcMs(date.utcMs) : null,
