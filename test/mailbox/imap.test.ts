@@ -17,7 +17,7 @@ import { runMailbox, type ImapConfig, type MailboxRunOptions } from '../../apps/
 import { startMailIngest } from '../../apps/mail-ingest/src/service.js';
 import { ensureServers, readTopics, uniquePrefix } from '../pipeline/harness.js';
 import { EventEmitter } from 'node:events';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { OutputDirSink, type ResultItem, type ResultSink } from '../../apps/cli/src/sinks.js';
@@ -533,6 +533,54 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
     expect(readJson(out, 'smtp_tls.json')).toHaveLength(corpus.length);
     expect(await folderCounts(server)).toMatchObject({ INBOX: 0, 'Processed/SMTP-TLS': corpus.length });
   }, 120_000);
+
+  it('watches as the installed command until SIGTERM, then closes its outputs cleanly (exit 0)', async () => {
+    execFileSync('npx', ['tsc', '-b', 'apps/cli'], { cwd: repoRoot, stdio: 'inherit' });
+    const dir = outDir();
+    const out = join(dir, 'out');
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'apps/cli/bin/parsedmarc.js'),
+        '-H',
+        server.host,
+        '--imap-port',
+        String(server.tlsPort),
+        '-u',
+        server.user,
+        '--watch',
+        '--offline',
+        '-o',
+        out,
+      ],
+      {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: server.certPath,
+          PARSEDMARC_IMAP_PASSWORD: server.password,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 2000));
+    const sample = corpusMessages().find((m) => m.sample === 'smtp_tls/rfc8460.json')!;
+    const path = join(dir, 'report.eml');
+    writeFileSync(path, sample.bytes);
+    deliver(server.user, path);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await folderCounts(server))['Archive/SMTP-TLS'] !== 1)
+      await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect((JSON.parse(stdout) as { smtp_tls_reports: unknown[] }).smtp_tls_reports).toHaveLength(1);
+    expect(readJson(out, 'smtp_tls.json')).toHaveLength(1);
+  }, 60_000);
 
   it('reports a wrong password once and stops', async () => {
     const { stats, logs } = await run(imapConfig({ password: 'wrong' }), []);
