@@ -1,10 +1,13 @@
 // IMAP ingest against the local Dovecot (tools/dovecot): a mailbox of N report emails (the small aggregate
 // reports of the corpus, each as an email; report files wrapped as a gzip attachment), read by our CLI with
-// -H. Two rows: --test (read-only, the mailbox stays as it is, so runs repeat on the same mailbox) and the
-// real thing (each batch parsed, written, fsynced, then MOVEd to Archive/Aggregate; the mailbox is seeded
-// again before each run). Uses the second test user (dmarc2), whose mailbox it wipes.
+// -H and, when bench/.venv has it, by the original parsedmarc (config file: its IMAP settings have no
+// flags any more). Both over IMAPS with the server's certificate trusted (NODE_EXTRA_CA_CERTS,
+// SSL_CERT_FILE), offline, -o to a temporary folder. Two modes: test (read-only, the mailbox stays as it
+// is, so runs repeat on the same mailbox; the original needs batch_size = 0 there, else it stops after its
+// first batch) and archive (parsed, written, then moved to Archive/Aggregate; the mailbox is seeded again
+// before each run). Uses the second test user (dmarc2), whose mailbox it wipes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -71,7 +74,7 @@ export default function imapCases(ctx) {
     {
       id: `imap/${n}`,
       group: 'Parts against local servers',
-      title: `IMAP mailbox of ${n.toLocaleString('en-US')} report emails (local Dovecot, IMAPS), our CLI -H`,
+      title: `IMAP mailbox of ${n.toLocaleString('en-US')} report emails (local Dovecot, IMAPS): the CLI's mailbox mode`,
       kind: 'parts',
       needs: async () =>
         ctx.serverUp('dovecot') ? null : 'dovecot server not running (tools/servers.sh start dovecot)',
@@ -87,76 +90,114 @@ export default function imapCases(ctx) {
         const tmp = mkdtempSync(join(os.tmpdir(), 'pdm-bench-imap-'));
         const passwordFile = join(tmp, 'password');
         writeFileSync(passwordFile, env.PDM_IMAP_PASSWORD2);
-        const args = (out, extra) => [
-          join(ctx.repo, 'apps/cli/bin/parsedmarc.js'),
-          '-H',
-          env.PDM_IMAP_HOST,
-          '--imap-port',
-          env.PDM_IMAPS_PORT,
-          '-u',
-          USER,
-          '--password-file',
-          passwordFile,
-          '--offline',
-          '-s',
-          '-o',
-          out,
-          ...extra,
-        ];
-        // The server's self-signed certificate, trusted the way a user would trust a private CA.
-        const runEnv = { ...process.env, TZ: 'UTC', NODE_EXTRA_CA_CERTS: env.PDM_IMAP_TLS_CERT };
+        const ourCommand = (out, test) => ({
+          cmd: process.execPath,
+          args: [
+            join(ctx.repo, 'apps/cli/bin/parsedmarc.js'),
+            '-H',
+            env.PDM_IMAP_HOST,
+            '--imap-port',
+            env.PDM_IMAPS_PORT,
+            '-u',
+            USER,
+            '--password-file',
+            passwordFile,
+            '--offline',
+            '-s',
+            '-o',
+            out,
+            ...(test ? ['--test'] : []),
+          ],
+          // The server's self-signed certificate, trusted the way a user would trust a private CA.
+          env: { ...process.env, TZ: 'UTC', NODE_EXTRA_CA_CERTS: env.PDM_IMAP_TLS_CERT },
+        });
+        const theirBin = join(ctx.benchDir, '.venv', 'bin', 'parsedmarc');
+        const theirCommand = (out, test) => {
+          const config = join(out, '..', `${test ? 'test' : 'archive'}.ini`);
+          writeFileSync(
+            config,
+            [
+              '[general]',
+              'save_aggregate = True',
+              'save_forensic = True',
+              'save_smtp_tls = True',
+              `output = ${out}`,
+              'offline = True',
+              'silent = True',
+              '[mailbox]',
+              'reports_folder = INBOX',
+              'archive_folder = Archive',
+              `test = ${test ? 'True' : 'False'}`,
+              'batch_size = 0',
+              '[imap]',
+              `host = ${env.PDM_IMAP_HOST}`,
+              `port = ${env.PDM_IMAPS_PORT}`,
+              'ssl = True',
+              `user = ${USER}`,
+              `password = ${env.PDM_IMAP_PASSWORD2}`,
+              '',
+            ].join('\n'),
+          );
+          return {
+            cmd: theirBin,
+            args: ['-c', config],
+            env: { ...process.env, TZ: 'UTC', SSL_CERT_FILE: env.PDM_IMAP_TLS_CERT },
+          };
+        };
+        const impls = [['ours', ourCommand]];
+        if (existsSync(theirBin)) impls.push(['theirs', theirCommand]);
         const rows = [];
         try {
           await seedMailbox(ctx, env, messages);
-          for (const [part, label, extra, reseed] of [
-            [
-              'imap-test',
-              'IMAP --test: fetch in batches, parse, write (mailbox unchanged)',
-              ['--test'],
-              false,
-            ],
-            ['imap-archive', 'IMAP: fetch, parse, write, fsync, MOVE to Archive/Aggregate', [], true],
-          ]) {
-            const samples = [];
-            let error = null;
-            for (let i = 0; i < ctx.runs; i++) {
-              if (reseed && i > 0) await seedMailbox(ctx, env, messages);
-              const out = mkdtempSync(join(tmp, 'out-'));
-              const m = await ctx.measure(process.execPath, args(out, extra), { cwd: ctx.repo, env: runEnv });
-              const written = JSON.parse(readFileSync(join(out, 'aggregate.json'), 'utf8'));
-              const got = written.reduce((s, r) => s + r.records.length, 0);
-              if (m.exitCode !== 0 || got !== records) {
-                error = `exit ${m.exitCode}, ${got}/${records} records: ${m.stderr.slice(-800)}`;
-                break;
+          const modes = [
+            ['test', 'read-only: fetch, parse, write (mailbox unchanged)', true],
+            ['archive', 'fetch, parse, write, then move to Archive/Aggregate', false],
+          ];
+          for (const [mode, what, test] of modes)
+            for (const [impl, command] of impls) {
+              const part = `imap-${mode}-${impl}`;
+              const label = `IMAP ${what}`;
+              const samples = [];
+              let error = null;
+              for (let i = 0; i < ctx.runs; i++) {
+                if (!test && (i > 0 || impl !== 'ours')) await seedMailbox(ctx, env, messages);
+                const out = join(mkdtempSync(join(tmp, 'run-')), 'out');
+                const { cmd, args, env: runEnv } = command(out, test);
+                const m = await ctx.measure(cmd, args, { cwd: ctx.repo, env: runEnv });
+                const written = JSON.parse(readFileSync(join(out, 'aggregate.json'), 'utf8'));
+                const got = written.reduce((s, r) => s + r.records.length, 0);
+                if (m.exitCode !== 0 || got !== records) {
+                  error = `exit ${m.exitCode}, ${got}/${records} records: ${m.stderr.slice(-800)}`;
+                  break;
+                }
+                samples.push(m);
               }
-              samples.push(m);
+              const row = {
+                part,
+                label,
+                impl: impl === 'ours' ? 'ours' : 'theirs (parsedmarc)',
+                input: `${n} emails, ${records} records (${(bytesIn / 1e6).toFixed(1)} MB)`,
+                records,
+              };
+              if (error) row.error = error;
+              else {
+                samples.sort((a, b) => a.wallMs - b.wallMs);
+                const mid = samples[Math.floor(samples.length / 2)];
+                Object.assign(row, {
+                  ms: mid.wallMs,
+                  bytesIn,
+                  recordsOut: records,
+                  peakRssKB: mid.peakRssKB,
+                  note:
+                    `${Math.round(n / (mid.wallMs / 1000))} messages/s by wall time of the whole run (startup included)` +
+                    (mid.userS !== null
+                      ? `, ${Math.round(n / (mid.userS + mid.sysS))} messages per CPU-second`
+                      : ''),
+                  runs: samples.length,
+                });
+              }
+              rows.push(row);
             }
-            const row = {
-              part,
-              label,
-              impl: 'ours',
-              input: `${n} emails, ${records} records (${(bytesIn / 1e6).toFixed(1)} MB)`,
-              records,
-            };
-            if (error) row.error = error;
-            else {
-              samples.sort((a, b) => a.wallMs - b.wallMs);
-              const mid = samples[Math.floor(samples.length / 2)];
-              Object.assign(row, {
-                ms: mid.wallMs,
-                bytesIn,
-                recordsOut: records,
-                peakRssKB: mid.peakRssKB,
-                note:
-                  `${Math.round(n / (mid.wallMs / 1000))} messages/s by wall time of the whole CLI run (startup included)` +
-                  (mid.userS !== null
-                    ? `, ${Math.round(n / (mid.userS + mid.sysS))} messages per CPU-second of the CLI`
-                    : ''),
-                runs: samples.length,
-              });
-            }
-            rows.push(row);
-          }
         } finally {
           rmSync(tmp, { recursive: true, force: true });
           execFileSync('bash', [join(ctx.repo, 'tools/dovecot/ctl.sh'), 'reset-mailbox', USER]);
