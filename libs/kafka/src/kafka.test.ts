@@ -118,3 +118,14 @@ describe('topics and wire format', () => {
     expect(sizeLimits.aggregatePartBytes).toBeLessThan(sizeLimits.maxValueBytes);
   });
 });
+
+describe('produce slicing', () => {
+  it('bounds each produce request, keeps order, and sends an oversized value alone', async () => {
+    const { slicesOf } = await import('./processor.js');
+    const out = (n: number, size: number) => ({ topic: 't', key: `k${n}`, value: Buffer.alloc(size) });
+    const outputs = [out(0, 400), out(1, 400), out(2, 400), out(3, 5000), out(4, 10)];
+    const slices = slicesOf(outputs, 1000);
+    expect(slices.map((s) => s.map((o) => o.key))).toEqual([['k0', 'k1'], ['k2'], ['k3'], ['k4']]);
+    expect(slicesOf([], 1000)).toEqual([]);
+  });
+});

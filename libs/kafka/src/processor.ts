@@ -63,6 +63,8 @@ export interface ProcessorOptions {
   hooks?: ProcessorHooks;
   /** Largest output value (default sizeLimits.maxValueBytes). */
   maxValueBytes?: number;
+  /** Bytes of output values per produce request (default 8 MiB). */
+  maxRequestBytes?: number;
   /** Consumer group session timeout: how long a crashed member holds its partitions (default 30 s). */
   sessionTimeoutMs?: number;
 }
@@ -81,6 +83,28 @@ function toInput(topic: string, partition: number, message: KafkaMessage): Input
     headers,
     timestamp: Number(message.timestamp),
   };
+}
+
+/** Bytes of output values per produce request (each record batch stays under the 16 MiB topic limit). */
+const maxRequestBytes = 8 * 1024 * 1024;
+
+/** Consecutive slices of `outputs` whose values add up to at most `limit` bytes (a bigger value goes alone). */
+export function slicesOf(outputs: readonly OutputMessage[], limit: number): OutputMessage[][] {
+  const slices: OutputMessage[][] = [];
+  let current: OutputMessage[] = [];
+  let size = 0;
+  for (const output of outputs) {
+    const bytes = output.value.length + output.key.length + 64;
+    if (current.length > 0 && size + bytes > limit) {
+      slices.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(output);
+    size += bytes;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
 }
 
 export class TransactionalProcessor {
@@ -154,7 +178,7 @@ export class TransactionalProcessor {
           const chunk = batch.messages
             .slice(i, i + chunkSize)
             .map((m) => toInput(batch.topic, batch.partition, m));
-          await retryWithBackoff(() => this.commitChunk(chunk), {
+          await retryWithBackoff(() => this.commitChunkOrGiveUp(chunk), {
             ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
             isRetriable,
             signal: this.abort.signal,
@@ -199,6 +223,28 @@ export class TransactionalProcessor {
     return outputs;
   }
 
+  /**
+   * A chunk that keeps failing for a reason that is neither the data's (those are dead-lettered) nor the
+   * environment's (retried) would loop forever through consumer restarts: after a few attempts the
+   * processor reports itself fatal, so the process exits non-zero and the orchestrator shows a crash loop.
+   */
+  private failures = { chunk: '', count: 0 };
+
+  private async commitChunkOrGiveUp(chunk: InputMessage[]): Promise<void> {
+    const first = chunk[0]!;
+    const id = `${first.topic}/${first.partition}@${first.offset}`;
+    try {
+      await this.commitChunk(chunk);
+      this.failures = { chunk: '', count: 0 };
+    } catch (error) {
+      if (!isRetriable(error) && !isFenced(error)) {
+        this.failures = { chunk: id, count: this.failures.chunk === id ? this.failures.count + 1 : 1 };
+        if (this.failures.count >= 5) this.options.hooks?.onFatal?.(error);
+      }
+      throw error;
+    }
+  }
+
   private async commitChunk(chunk: InputMessage[]): Promise<void> {
     const started = performance.now();
     const outputs: OutputMessage[] = [];
@@ -206,13 +252,15 @@ export class TransactionalProcessor {
     const last = chunk[chunk.length - 1]!;
     const transaction = await this.producer.transaction();
     try {
-      const byTopic = new Map<string, OutputMessage[]>();
-      for (const output of outputs) {
-        const list = byTopic.get(output.topic) ?? [];
-        list.push(output);
-        byTopic.set(output.topic, list);
-      }
-      if (byTopic.size > 0) {
+      // kafkajs puts every message for one partition of one send into a single record batch, and the broker
+      // refuses a batch over max.message.bytes: send in slices of bounded size (in order, one at a time).
+      for (const slice of slicesOf(outputs, this.options.maxRequestBytes ?? maxRequestBytes)) {
+        const byTopic = new Map<string, OutputMessage[]>();
+        for (const output of slice) {
+          const list = byTopic.get(output.topic) ?? [];
+          list.push(output);
+          byTopic.set(output.topic, list);
+        }
         await transaction.sendBatch({
           topicMessages: [...byTopic].map(([topic, messages]) => ({
             topic,
