@@ -293,15 +293,16 @@ export class AggregateReportStreamParser {
       }
     } else if (parent !== S.IGNORED && !S.isTextElement[parent]) {
       const prefix = this.#prefix;
-      // Elements in another namespace than <feedback>'s are extensions: ignored.
-      const samePrefix =
+      // Elements in another namespace than <feedback>'s are extensions: ignored. (Unprefixed, a prefixed
+      // name is simply not among the known names.)
+      const local =
         prefix === ''
-          ? name.indexOf(':') < 0
-          : name.length > prefix.length + 1 &&
-            name.startsWith(prefix) &&
-            name.charCodeAt(prefix.length) === 58;
-      if (samePrefix) {
-        context = S.children[parent]?.get(prefix === '' ? name : name.slice(prefix.length + 1)) ?? S.IGNORED;
+          ? name
+          : name.startsWith(prefix) && name.charCodeAt(prefix.length) === 58
+            ? name.slice(prefix.length + 1)
+            : undefined;
+      if (local !== undefined) {
+        context = S.children[parent]?.get(local) ?? S.IGNORED;
         if (context !== S.IGNORED) context = this.#enter(context);
       }
     }
