@@ -146,7 +146,7 @@ describe('mail-ingest service (Maildir → Kafka)', () => {
     let resolveExit!: () => void;
     const exited = new Promise<void>((resolve) => (resolveExit = resolve));
     // Resolves once the topics exist and the producer is connected.
-    await startMailIngest({
+    const { runtime } = await startMailIngest({
       env: serviceEnv(prefix, { MAILBOX_MAX_MESSAGE_BYTES: '2000', MAILBOX_DELETE: 'false' }),
       signals,
       exit: (code) => {
@@ -168,6 +168,15 @@ describe('mail-ingest service (Maildir → Kafka)', () => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && readdirSync(join(root, 'new')).length > 0)
       await new Promise((r) => setTimeout(r, 100));
+    const probe = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${runtime.port}${path}`);
+      return { status: response.status, text: await response.text() };
+    };
+    expect((await probe('/readyz')).status).toBe(200);
+    const metrics = (await probe('/metrics')).text;
+    expect(metrics).toMatch(/^pdm_mail_messages_total\{[^}]*folder="Ingested"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^pdm_mail_messages_total\{[^}]*folder="Invalid"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^pdm_mail_too_large_total\{[^}]*\} 1$/m);
     signals.emit('SIGTERM', 'SIGTERM');
     await exited;
     expect(exitCode).toBe(0);

@@ -142,9 +142,11 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
   );
   await runtime.start();
 
-  const produced = runtime.counter('pdm_mail_messages_total', 'Messages produced and archived or deleted', [
-    'folder',
-  ]);
+  const produced = runtime.counter(
+    'pdm_mail_messages_total',
+    'Messages produced, then archived (folder) or deleted (folder="deleted")',
+    ['folder'],
+  );
   const tooLarge = runtime.counter('pdm_mail_too_large_total', 'Messages over the raw-mail size limit');
   const reconnects = runtime.counter('pdm_mail_reconnects_total', 'Mailbox reconnect attempts');
   const backlog = runtime.gauge('pdm_mail_backlog_messages', 'Messages of the current pass not yet done');
@@ -234,6 +236,10 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
       idleTimeoutMs: config.MAILBOX_IDLE_TIMEOUT_MS,
       backoff: { baseMs: config.MAILBOX_RECONNECT_INITIAL_MS, maxMs: config.MAILBOX_RECONNECT_MAX_MS },
       onProgress: ({ listed, done: finished }) => backlog.set(listed - finished),
+      onBatch: ({ moved, deleted }) => {
+        for (const [folder, count] of Object.entries(moved)) produced.inc({ folder }, count);
+        if (deleted > 0) produced.inc({ folder: 'deleted' }, deleted);
+      },
       onReconnect: ({ attempt, delayMs, error }) => {
         connected = false;
         reconnects.inc();
@@ -242,8 +248,6 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
     },
   ).then(
     (stats) => {
-      for (const [folder, count] of Object.entries(stats.moved)) produced.inc({ folder }, count);
-      produced.inc({ folder: 'deleted' }, stats.deleted);
       logger.info({ stats }, 'mailbox ingest ended');
       return { stats, error: null };
     },

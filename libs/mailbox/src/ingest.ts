@@ -36,6 +36,15 @@ export interface IngestOptions {
   /** Stops after the current batch (the batch is still committed and moved). */
   signal?: AbortSignal;
   onProgress?(progress: IngestProgress): void;
+  /** After a batch was committed and archived (or deleted, or left with `test`). */
+  onBatch?(batch: BatchDone): void;
+}
+
+export interface BatchDone {
+  messages: number;
+  /** Messages moved by this batch, by archive subfolder. */
+  moved: Record<ArchiveSubfolder, number>;
+  deleted: number;
 }
 
 export interface IngestProgress {
@@ -111,17 +120,21 @@ export async function ingestOnce(
           mailbox: source.name,
         },
       );
+    const batchDone: BatchDone = { messages: messages.length, moved: {}, deleted: 0 };
     if (options.test) {
       for (const message of messages) seen?.add(message.id);
     } else if (options.delete) {
       await source.delete(messages);
+      batchDone.deleted = messages.length;
       stats.deleted += messages.length;
     } else {
       for (const [subfolder, group] of groupByDisposition(messages, dispositions)) {
         await source.move(group, [...options.archiveFolder, subfolder]);
+        batchDone.moved[subfolder] = group.length;
         stats.moved[subfolder] = (stats.moved[subfolder] ?? 0) + group.length;
       }
     }
+    options.onBatch?.(batchDone);
     stats.messages += messages.length;
     stats.batches += 1;
     done += batch.length;
