@@ -1,0 +1,60 @@
+/**
+ * docker-compose.yml and the Helm chart cannot be run here (no Docker engine, no cluster): check at least
+ * that every environment variable they set is one the services read, so a typo or a renamed variable
+ * cannot slip through silently.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { reportParseEnv } from '../../apps/report-parse/src/config.js';
+import { enrichEnv } from '../../apps/enrich/src/config.js';
+import { repoRoot } from './harness.js';
+
+const known = new Set([
+  ...Object.keys(reportParseEnv.shape),
+  ...Object.keys(enrichEnv.shape),
+  // Read by the runtime rather than the schema.
+  'TZ',
+  'KAFKA_SASL_PASSWORD_FILE',
+  'SCHEMA_REGISTRY_PASSWORD_FILE',
+]);
+
+describe('deployment files use only variables the services read', () => {
+  it('docker-compose.yml (report-parse and enrich)', () => {
+    const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
+    const services = compose
+      .split(/^ {2}(?=[a-z-]+:\s*$)/m)
+      .filter((block) => /^(report-parse|enrich):/.test(block));
+    expect(services).toHaveLength(2);
+    const names = services.flatMap((block) =>
+      [...block.matchAll(/^ {6}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
+    );
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it('the Helm chart templates', () => {
+    const dir = join(repoRoot, 'k8s/chart/templates');
+    const text = readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+    const names = [
+      ...[...text.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
+      ...[...text.matchAll(/- name: ([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!),
+    ];
+    expect(names.length).toBeGreaterThan(15);
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it('docs/pipeline.md documents every variable', () => {
+    const doc = readFileSync(join(repoRoot, 'docs/pipeline.md'), 'utf8');
+    const missing = [...known].filter(
+      (n) =>
+        !n.endsWith('_FILE') &&
+        !doc.includes(`\`${n}\``) &&
+        !doc.includes(`${n}\``) &&
+        !doc.includes(` ${n},`),
+    );
+    expect(missing).toEqual([]);
+  });
+});
