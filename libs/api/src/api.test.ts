@@ -119,3 +119,49 @@ describe('the seed API', () => {
     expect(() => api.humanTimestampToDatetime('yesterday')).toThrow(RangeError);
   });
 });
+
+describe('output folder after a crash', () => {
+  it('cuts JSON and CSV files back to their last complete element/line, then appends', async () => {
+    const { truncateSync, statSync } = await import('node:fs');
+    const a = await api.parseAggregateReportFile(
+      fixture('samples/aggregate/old_draft_from_wiki.xml'),
+      offline,
+    );
+    const b = await api.parseAggregateReportFile(
+      fixture('samples/aggregate/veeam.com!example.com!1530133200!1530219600.xml'),
+      offline,
+    );
+    const results = (report: typeof a) => ({
+      aggregate_reports: [report],
+      forensic_reports: [],
+      smtp_tls_reports: [],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'parsedmarc-crash-'));
+    await api.saveOutput(results(a), dir);
+    const afterFirst = statSync(join(dir, 'aggregate.json')).size;
+    const csvAfterFirst = statSync(join(dir, 'aggregate.csv')).size;
+    await api.saveOutput(results(b), dir);
+    // A crash in the middle of the second report: no closing bracket, half a CSV line.
+    truncateSync(join(dir, 'aggregate.json'), afterFirst + 200);
+    truncateSync(join(dir, 'aggregate.csv'), csvAfterFirst + 20);
+    await api.saveOutput(results(b), dir);
+    expect(JSON.parse(readFileSync(join(dir, 'aggregate.json'), 'utf8'))).toEqual([a, b]);
+    const csv = readFileSync(join(dir, 'aggregate.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    expect(csv[2]).toContain('199.230.200.36');
+    // Cut inside the first element: nothing complete is left, the file starts again.
+    truncateSync(join(dir, 'aggregate.json'), 50);
+    await api.saveOutput(results(b), dir);
+    expect(JSON.parse(readFileSync(join(dir, 'aggregate.json'), 'utf8'))).toEqual([b]);
+  });
+
+  it('refuses to append to a file that is not a JSON array', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'parsedmarc-foreign-'));
+    writeFileSync(join(dir, 'aggregate.json'), '{"mine": true}');
+    await expect(
+      api.saveOutput({ aggregate_reports: [], forensic_reports: [], smtp_tls_reports: [] }, dir),
+    ).rejects.toThrow(/not a JSON array/);
+    expect(readFileSync(join(dir, 'aggregate.json'), 'utf8')).toBe('{"mine": true}');
+  });
+});

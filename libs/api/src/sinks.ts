@@ -131,28 +131,64 @@ class AppendFile {
   }
 }
 
+const scanChunkBytes = 1 << 20;
+
+/**
+ * The position just after the last match of `pattern` in the file for which `accept` holds (given the byte
+ * that follows the match, or -1 at the end of the file), or -1. Reads backwards in chunks, so a huge file
+ * is not loaded.
+ */
+function lastMatchEnd(fd: number, size: number, pattern: Buffer, accept: (next: number) => boolean): number {
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - scanChunkBytes);
+    // One extra byte after the chunk, to see what follows a match at its very end.
+    const length = Math.min(size, end + 1) - start;
+    const chunk = Buffer.alloc(length);
+    readSync(fd, chunk, 0, length, start);
+    for (
+      let at = chunk.lastIndexOf(pattern, end - start - pattern.length);
+      at !== -1;
+      at = at === 0 ? -1 : chunk.lastIndexOf(pattern, at - 1)
+    ) {
+      const after = at + pattern.length;
+      if (accept(after < chunk.length ? chunk[after]! : -1)) return start + after;
+    }
+    if (start === 0) break;
+    end = start + pattern.length - 1;
+  }
+  return -1;
+}
+
+const isSpace = (byte: number): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
 /**
  * Opens a JSON array file for appending, like the original's append_json: a new file starts a new array;
- * an existing non-empty array is continued in place (its closing bracket is cut and rewritten at close).
+ * an existing array is continued in place (its closing bracket is cut and rewritten at close). A file left
+ * without its closing bracket by a crash is cut back to its last complete element: what followed was not
+ * durable yet, and the input it came from (a mailbox message) has not been archived, so it is processed
+ * again.
  */
 function openJsonArray(path: string): { file: AppendFile; writer: JsonArrayWriter } {
   let resume = false;
-  if (existsSync(path) && statSync(path).size > 0) {
-    const size = statSync(path).size;
-    const tailLength = Math.min(size, 4096);
+  const size = existsSync(path) ? statSync(path).size : 0;
+  if (size > 0) {
     const fd = openSync(path, 'r+');
     try {
-      const tail = Buffer.alloc(tailLength);
-      readSync(fd, tail, 0, tailLength, size - tailLength);
-      const text = tail.toString('utf8');
-      const close = text.lastIndexOf(']');
-      if (close === -1 || text.slice(close + 1).trim() !== '')
-        throw new Error(`${path} does not end with a JSON array`);
-      const beforeClose = text.slice(0, close).trimEnd();
-      const isEmptyArray = beforeClose.endsWith('[') && size <= tailLength && beforeClose.trim() === '[';
-      if (isEmptyArray) ftruncateSync(fd, 0);
+      const head = Buffer.alloc(1);
+      readSync(fd, head, 0, 1, 0);
+      if (head[0] !== 0x5b) throw new Error(`${path} is not a JSON array written by parsedmarc`);
+      // Elements of the top-level array end with a line "  }" (their own lines are indented deeper, and
+      // strings hold no raw newline), followed by "," (another element), a newline, or the end.
+      const elementEnd = lastMatchEnd(
+        fd,
+        size,
+        Buffer.from('\n  }'),
+        (next) => next === -1 || next === 0x2c || isSpace(next),
+      );
+      if (elementEnd === -1) ftruncateSync(fd, 0);
       else {
-        ftruncateSync(fd, size - tailLength + Buffer.byteLength(beforeClose, 'utf8'));
+        ftruncateSync(fd, elementEnd);
         resume = true;
       }
     } finally {
@@ -163,7 +199,18 @@ function openJsonArray(path: string): { file: AppendFile; writer: JsonArrayWrite
   return { file, writer: new JsonArrayWriter(file.write, 0, resume) };
 }
 
+/** Opens a CSV file for appending; a last line cut short by a crash is removed, a new file gets the header. */
 function openCsv(path: string, header: string): AppendFile {
+  const size = existsSync(path) ? statSync(path).size : 0;
+  if (size > 0) {
+    const fd = openSync(path, 'r+');
+    try {
+      const lineEnd = lastMatchEnd(fd, size, Buffer.from('\n'), () => true);
+      if (lineEnd !== size) ftruncateSync(fd, Math.max(0, lineEnd));
+    } finally {
+      closeSync(fd);
+    }
+  }
   const isNew = !existsSync(path) || statSync(path).size === 0;
   const file = new AppendFile(path);
   if (isNew) file.write(header);
