@@ -42,8 +42,10 @@ const freePort = () =>
     });
   });
 
+const ports = {};
 async function start(name) {
   const port = await freePort();
+  ports[name] = port;
   const proc = spawn(process.execPath, [`${repo}/apps/${name}/dist/main.js`], {
     env: {
       ...process.env,
@@ -122,6 +124,19 @@ console.log(
   }),
 );
 await consumer.disconnect();
+// Where the time went, per service: transactions and their total transform+commit time.
+for (const [name, port] of Object.entries(ports)) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (metric) => Number(text.match(new RegExp(`^${metric}\\{[^}]*\\} ([0-9.e+-]+)$`, 'm'))?.[1] ?? NaN);
+  console.log(
+    JSON.stringify({
+      service: name,
+      transactions: value('pdm_transactions_total'),
+      transactionSeconds: +value('pdm_transaction_duration_seconds_sum').toFixed(2),
+      cpuSeconds: +value('process_cpu_seconds_total').toFixed(2),
+    }),
+  );
+}
 for (const s of services) s.kill('SIGTERM');
 await Promise.all(services.map((s) => new Promise((r) => s.once('exit', r))));
 const cleanup = kafka.admin();
