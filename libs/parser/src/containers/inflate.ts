@@ -17,6 +17,13 @@ import type { ByteStream } from './bytes.js';
 const writeSliceBytes = 16 * 1024;
 /** Output piece size. */
 const outputChunkBytes = 64 * 1024;
+/**
+ * A deflate stream of at most this many compressed bytes, already in memory, is inflated in one synchronous
+ * call: for the typical report of a few KB, the streaming inflater's thread-pool round trips cost more than
+ * the inflating (a CPU profile over 2,000 small report files showed the process idle most of the time). Its
+ * output is bounded too: at most ~1032x this size, and never beyond what maxDecompressedBytes still allows.
+ */
+const syncInputBytes = 64 * 1024;
 /** The compression ratio is checked only beyond this much output (small inputs compress well legitimately). */
 export const ratioCheckThresholdBytes = 1024 * 1024;
 
@@ -95,6 +102,11 @@ export class DecompressionMeter {
     private readonly source: string,
     private readonly what: string,
   ) {}
+
+  /** Output bytes still allowed by maxDecompressedBytes. */
+  remaining(): number {
+    return Math.max(0, this.limits.maxDecompressedBytes - this.produced);
+  }
 
   /** Records `bytes` more output, `consumed` compressed bytes having been read so far; throws on a breach. */
   add(bytes: number, consumed: number): void {
@@ -192,6 +204,37 @@ export async function* inflateRaw(
   source: string,
   progress: RawInflateProgress = { consumed: 0 },
 ): AsyncGenerator<Uint8Array> {
+  // Fast path: the whole (small) rest of the input is at hand.
+  const gathered: Uint8Array[] = [];
+  let gatheredBytes = 0;
+  let exhausted = false;
+  while (gatheredBytes <= syncInputBytes) {
+    const chunk = await reader.next();
+    if (chunk === null) {
+      exhausted = true;
+      break;
+    }
+    gathered.push(chunk);
+    gatheredBytes += chunk.length;
+  }
+  if (exhausted) {
+    const input = concatChunks(gathered, gatheredBytes);
+    const output = inflateWhole(input, meter, consumedBefore, what, source);
+    if (output !== null) {
+      progress.consumed = output.consumed;
+      // Bytes after the end of the deflate stream (gzip trailer, next member, trailing garbage) go back.
+      if (output.consumed < input.length) reader.unshift(input.subarray(output.consumed));
+      for (let at = 0; at < output.buffer.length; at += outputChunkBytes) {
+        yield output.buffer.subarray(at, at + outputChunkBytes);
+      }
+      return;
+    }
+    // Truncated: the streaming path below hands on what precedes the cut before it reports the error.
+    reader.unshift(input);
+  } else {
+    for (let i = gathered.length - 1; i >= 0; i -= 1) reader.unshift(gathered[i]!);
+  }
+
   const inflater = zlib.createInflateRaw({ chunkSize: outputChunkBytes });
   const ready: Uint8Array[] = [];
   let failure: unknown = null;
@@ -244,4 +287,47 @@ export async function* inflateRaw(
   } finally {
     inflater.destroy();
   }
+}
+
+function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * The synchronous path of inflateRaw, for a small compressed input held whole: its output and the input bytes
+ * the deflate stream took, or null when the input is truncated. Same errors and limits as the streaming path.
+ */
+function inflateWhole(
+  input: Uint8Array,
+  meter: DecompressionMeter,
+  consumedBefore: number,
+  what: string,
+  source: string,
+): { buffer: Buffer; consumed: number } | null {
+  const allowed = meter.remaining();
+  let result: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    // One byte over the allowance makes a breach visible (ERR_BUFFER_TOO_LARGE) without producing more.
+    result = zlib.inflateRawSync(input, {
+      info: true,
+      maxOutputLength: Math.max(1, allowed + 1),
+    }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') meter.add(allowed + 1, consumedBefore + input.length); // throws
+    if (code === 'Z_BUF_ERROR') return null;
+    throw zlibErrorToParseError(error, what, source);
+  }
+  meter.add(result.buffer.length, consumedBefore + result.engine.bytesWritten);
+  return { buffer: result.buffer, consumed: result.engine.bytesWritten };
 }
