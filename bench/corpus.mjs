@@ -773,6 +773,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const n of quick ? [1, 10, 100] : [1, 10, 100, 1000, 10000]) await files.view(n);
   await corpus.forensic(quick ? 20 : 200);
   await corpus.smtpTls(quick ? 20 : 1000);
-  await corpus.mbox(quick ? 20 : 500);
+  await corpus.mbox(quick ? 20 : 300);
   console.error(`corpus ready under ${corpus.root}`);
 }

@@ -46,7 +46,7 @@ const quick = opt.quick;
 const runs = Number(opt.runs ?? (quick ? 1 : 3));
 // A case stops adding alternating pairs of runs once another pair would take it past this budget (at least
 // one pair always runs): the original needs over a minute per run on the largest inputs.
-const caseBudgetS = Number(opt['case-budget'] ?? (quick ? 30 : 100));
+const caseBudgetS = Number(opt['case-budget'] ?? (quick ? 30 : 80));
 const seed = Number(opt.seed ?? DEFAULT_SEED);
 const outDir = opt.out ?? (quick ? CORPUS_ROOT : join(REPO, 'docs'));
 const onlyRe = opt.only ? new RegExp(opt.only) : null;

@@ -2,7 +2,7 @@
 export default function otherReportCases(ctx) {
   const nForensic = ctx.quick ? 20 : 200;
   const nTls = ctx.quick ? 20 : 1000;
-  const nMbox = ctx.quick ? 20 : 500;
+  const nMbox = ctx.quick ? 20 : 300;
   return [
     {
       id: `forensic/${nForensic}`,

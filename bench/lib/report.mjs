@@ -161,6 +161,15 @@ function partsSection(results, group) {
       out.push(`benchmark error: ${c.error.split('\n')[0]}`, '');
       continue;
     }
+    if (c.rows.length > 0 && c.rows.every((r) => r.profile)) {
+      out.push('| Kind of work | Self time | Share | Top functions |', '|---|--:|--:|---|');
+      for (const r of c.rows)
+        out.push(
+          `| ${r.label} | ${fmtTime(r.ms)} | ${(100 * r.share).toFixed(0)}% | ${r.top.replace(/\|/g, '\\|')} |`,
+        );
+      out.push('', `${fmtTime(c.rows[0].sampledMs)} sampled in all.`, '');
+      continue;
+    }
     out.push(
       '| Part | Whose | Input | Time | Records/s | MB/s in | MB/s out | Process peak RSS | Notes |',
       '|---|---|---|--:|--:|--:|--:|--:|---|',
@@ -179,7 +188,7 @@ function partsSection(results, group) {
       const s = r.ms / 1000;
       const recs = r.recordsOut ?? null;
       out.push(
-        `| ${r.label} | ${r.impl} | ${r.input} | ${fmtTime(r.ms)} | ${recs ? fmtRate(recs / s) : '–'} | ${r.bytesIn ? fmtMBs(r.bytesIn / 1e6 / s) : '–'} | ${r.bytesOut ? fmtMBs(r.bytesOut / 1e6 / s) : '–'} | ${fmtRss(r.peakRssKB)} | ${[r.note, `runs: ${r.runs}`].filter(Boolean).join('; ')} |`,
+        `| ${r.label} | ${r.impl} | ${r.input} | ${fmtTime(r.ms)} | ${recs ? fmtRate(recs / s) : '–'} | ${r.bytesIn ? fmtMBs(r.bytesIn / 1e6 / s) : '–'} | ${r.bytesOut ? fmtMBs(r.bytesOut / 1e6 / s) : '–'} | ${fmtRss(r.peakRssKB)} | ${[r.note, `runs: ${r.runs}`].filter(Boolean).join('; ').replace(/\|/g, '\\|')} |`,
       );
     }
     const byPart = Object.fromEntries(c.rows.filter((r) => r.ms).map((r) => [r.part, r]));
@@ -196,7 +205,10 @@ function partsSection(results, group) {
 }
 
 function targetsSection(results) {
-  const out = ['| Target | Case | Measured | Verdict |', '|---|---|--:|---|'];
+  const out = ['| Target | Case | Measured | Verdict | CPU-time ratio | Runs |', '|---|---|--:|---|--:|--:|'];
+  const cpuRatio = (c) =>
+    c.ours?.summary && c.theirs?.summary ? fmtX(c.theirs.summary.cpuS / c.ours.summary.cpuS) : '–';
+  const runsOf = (c) => [c.ours?.summary?.runs ?? 0, c.theirs?.summary?.runs ?? 0].join('/');
   const findings = [];
   const agg = results.filter((c) => c.id.startsWith('aggregate/') && !c.skipped && !c.error);
   const largest = Math.max(0, ...agg.map((c) => c.series?.x ?? 0));
@@ -211,7 +223,7 @@ function targetsSection(results) {
       verdict = `met (≥ ${SPEEDUP_TARGET}x), below the ${SPEEDUP_AIM}x aim`;
     else verdict = `**NOT MET** (< ${SPEEDUP_TARGET}x)`;
     out.push(
-      `| ≥ ${SPEEDUP_TARGET}x throughput (aim ${SPEEDUP_AIM}x) | ${c.title} | ${fmtX(c.speedup)} | ${verdict} |`,
+      `| ≥ ${SPEEDUP_TARGET}x throughput (aim ${SPEEDUP_AIM}x) | ${c.title} | ${fmtX(c.speedup)} | ${verdict} | ${cpuRatio(c)} | ${runsOf(c)} |`,
     );
     if (!/^met/.test(verdict)) findings.push(`Throughput target, ${c.title}: ${verdict.replace(/\*/g, '')}.`);
   }
@@ -221,11 +233,15 @@ function targetsSection(results) {
     if (kb === undefined) verdict = '**not measured**';
     else if (kb / MiB < RSS_TARGET_MB) verdict = 'met';
     else verdict = '**NOT MET**';
+    const maxKb = c.ours?.summary?.maxPeakRssKB;
+    const spread = maxKb && maxKb !== kb ? ` (max ${fmtRss(maxKb)})` : '';
     out.push(
-      `| peak RSS < ${RSS_TARGET_MB} MB at ${int(largest)} records | ${c.title} | ${fmtRss(kb)} | ${verdict} |`,
+      `| peak RSS < ${RSS_TARGET_MB} MB at ${int(largest)} records | ${c.title} | ${fmtRss(kb)}${spread} | ${verdict} | | ${runsOf(c)} |`,
     );
     if (verdict !== 'met')
       findings.push(`Memory target, ${c.title}: ${verdict.replace(/\*/g, '')} (${fmtRss(kb)}).`);
+    else if (maxKb && maxKb / MiB >= RSS_TARGET_MB)
+      findings.push(`Memory target, ${c.title}: met by the median, but one run peaked at ${fmtRss(maxKb)}.`);
   }
   return { md: out.join('\n'), findings };
 }

@@ -61,6 +61,17 @@ export function growthVerdict(points, { kind, minSignal, flatBelow = 0 }) {
       return { verdict: 'bounded (flat)', slope: logLogSlope(significant), perDecade, base, added: last.y };
     }
   }
+  if (significant.length < 2 && last.y >= threshold && prev.y > 0) {
+    // one point clearly above the noise: read the growth off the last step alone
+    const slope = Math.log(last.y / prev.y) / Math.log(last.x / prev.x);
+    const shape =
+      slope > 1.15
+        ? `superlinear (≈ n^${slope.toFixed(2)})`
+        : slope >= 0.85
+          ? 'linear'
+          : `sublinear (≈ n^${slope.toFixed(2)})`;
+    return { verdict: `${shape}, from the last step only`, slope, perDecade, base, added: last.y };
+  }
   if (significant.length < 2) {
     return {
       verdict:
