@@ -37,6 +37,9 @@ export interface RawCliOptions {
   kafkaForensicTopic?: string;
   kafkaFailureTopic?: string;
   kafkaSmtpTlsTopic?: string;
+  schemaRegistry?: string;
+  kafkaRawMailTopic?: string;
+  publishRawMail?: boolean;
   saveAggregate?: boolean;
   saveForensic?: boolean;
   saveFailure?: boolean;
@@ -138,6 +141,15 @@ export function buildCommand(): Command {
       '--kafka-smtp-tls-topic <TOPIC>',
       'The Kafka topic to publish SMTP TLS reports to (Default: dmarc_smtp_tls)',
     )
+    .option(
+      '--schema-registry <URL>',
+      'Confluent-API schema registry for the Avro Kafka topics (needed with -K)',
+    )
+    .option(
+      '--publish-raw-mail',
+      'With -K: publish the input files as they are onto the raw-mail topic (for the report-parse service) instead of parsing them here',
+    )
+    .option('--kafka-raw-mail-topic <TOPIC>', 'The raw-mail topic for --publish-raw-mail (Default: raw-mail)')
     .option('--save-aggregate', 'Save aggregate reports to search indexes')
     .option('--save-forensic', 'Save forensic reports to search indexes')
     .option('--save-failure', 'Alias of --save-forensic')

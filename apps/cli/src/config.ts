@@ -76,6 +76,12 @@ export const cliConfigSchema = z.object({
       aggregateTopic: z.string().min(1),
       forensicTopic: z.string().min(1),
       smtpTlsTopic: z.string().min(1),
+      registryUrl: z.url({
+        error:
+          '--schema-registry (or PARSEDMARC_SCHEMA_REGISTRY_URL) must be the URL of a Confluent-API schema registry; Kafka topics carry Avro',
+      }),
+      rawMailTopic: z.string().min(1),
+      publishRawMail: z.boolean(),
     })
     .nullable(),
   save: z.object({ aggregate: z.boolean(), forensic: z.boolean(), smtpTls: z.boolean() }),
@@ -186,6 +192,9 @@ export function resolveCliConfig(
             options.kafkaFailureTopic ??
             'dmarc_forensic',
           smtpTlsTopic: options.kafkaSmtpTlsTopic ?? 'dmarc_smtp_tls',
+          registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
+          rawMailTopic: options.kafkaRawMailTopic ?? 'raw-mail',
+          publishRawMail: options.publishRawMail ?? false,
         }
       : null,
     save: {

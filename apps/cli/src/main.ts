@@ -32,7 +32,6 @@ function unavailableFeatures(config: CliConfig): string[] {
   const missing: string[] = [];
   if (config.elasticsearch) missing.push('Elasticsearch (-E)');
   if (config.hec) missing.push('Splunk HEC (--hec)');
-  if (config.kafka) missing.push('Kafka (-K)');
   if (config.outgoing) missing.push('emailing results (-O)');
   return missing;
 }
@@ -72,7 +71,16 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
 
+  if (config.kafka?.publishRawMail) {
+    const { publishRawMail } = await import('./kafka.js');
+    return (await publishRawMail(config.kafka, files, warn)) + failures > 0 ? 1 : 0;
+  }
+
   const sinks: ResultSink[] = [];
+  if (config.kafka) {
+    const { KafkaSink } = await import('./kafka.js');
+    sinks.push(await KafkaSink.open(config.kafka));
+  }
   if (!config.silent) sinks.push(new StdoutJsonSink(io.stdout));
   if (config.outputDir) sinks.push(new OutputDirSink(config.outputDir));
 
