@@ -85,6 +85,9 @@ function toInput(topic: string, partition: number, message: KafkaMessage): Input
   };
 }
 
+/** Thrown inside the retry loop when the chunk's partition is no longer ours: ends it without committing. */
+const staleChunk = new Error('partition revoked or consumer stopping');
+
 /** Bytes of output values per produce request (each record batch stays under the 16 MiB topic limit). */
 const maxRequestBytes = 8 * 1024 * 1024;
 
@@ -178,18 +181,35 @@ export class TransactionalProcessor {
           const chunk = batch.messages
             .slice(i, i + chunkSize)
             .map((m) => toInput(batch.topic, batch.partition, m));
-          await retryWithBackoff(() => this.commitChunkOrGiveUp(chunk), {
-            ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
-            isRetriable,
-            signal: this.abort.signal,
-            onRetry: (error, attempt, delayMs) => {
-              options.logger.warn(
-                { err: error, attempt, delayMs, partition: batch.partition },
-                'transaction failed; retrying',
-              );
-              options.hooks?.onRetry?.(error, attempt, delayMs);
-            },
-          });
+          // Keep the group session alive through long transforms and backoff waits; once the partition
+          // was taken away (rebalance) or the consumer stops, leave the chunk uncommitted: its new owner
+          // (or this consumer after a restart) takes it from the last committed offset.
+          const keepAlive = () => heartbeat().catch(() => undefined);
+          const stale = () => this.stopping || !isRunning() || isStale();
+          try {
+            await retryWithBackoff(
+              async () => {
+                if (stale()) throw staleChunk;
+                await this.commitChunkOrGiveUp(chunk, keepAlive);
+              },
+              {
+                ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
+                isRetriable: (error) => error !== staleChunk && isRetriable(error),
+                signal: this.abort.signal,
+                onRetry: (error, attempt, delayMs) => {
+                  options.logger.warn(
+                    { err: error, attempt, delayMs, partition: batch.partition },
+                    'transaction failed; retrying',
+                  );
+                  options.hooks?.onRetry?.(error, attempt, delayMs);
+                  void keepAlive();
+                },
+              },
+            );
+          } catch (error) {
+            if (error === staleChunk || stale()) return;
+            throw error;
+          }
           resolveOffset(chunk[chunk.length - 1]!.offset);
           await heartbeat();
         }
@@ -230,11 +250,11 @@ export class TransactionalProcessor {
    */
   private failures = { chunk: '', count: 0 };
 
-  private async commitChunkOrGiveUp(chunk: InputMessage[]): Promise<void> {
+  private async commitChunkOrGiveUp(chunk: InputMessage[], keepAlive: () => Promise<void>): Promise<void> {
     const first = chunk[0]!;
     const id = `${first.topic}/${first.partition}@${first.offset}`;
     try {
-      await this.commitChunk(chunk);
+      await this.commitChunk(chunk, keepAlive);
       this.failures = { chunk: '', count: 0 };
     } catch (error) {
       if (!isRetriable(error) && !isFenced(error)) {
@@ -245,10 +265,13 @@ export class TransactionalProcessor {
     }
   }
 
-  private async commitChunk(chunk: InputMessage[]): Promise<void> {
+  private async commitChunk(chunk: InputMessage[], keepAlive: () => Promise<void>): Promise<void> {
     const started = performance.now();
     const outputs: OutputMessage[] = [];
-    for (const message of chunk) outputs.push(...(await this.outputsOf(message)));
+    for (const message of chunk) {
+      outputs.push(...(await this.outputsOf(message)));
+      await keepAlive();
+    }
     const last = chunk[chunk.length - 1]!;
     const transaction = await this.producer.transaction();
     try {
