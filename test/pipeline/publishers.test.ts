@@ -12,10 +12,14 @@ import {
   createReportPublisher,
   ensureTopics,
   prefixedTopicNames,
+  sizeLimits,
   topicKindOf,
 } from '@parsedmarc-ts/kafka';
+import kafkajs from 'kafkajs';
 import { ensureServers, readTopics, uniquePrefix, type Servers } from './harness.js';
 import { actualOf, sampleInputs } from './expected.js';
+
+const { ConfigResourceTypes } = kafkajs;
 
 describe('publishers', () => {
   let servers: Servers;
@@ -99,5 +103,33 @@ describe('publishers', () => {
       expect(value.payload.equals(readFileSync(file))).toBe(true);
       expect(value.sha256).toBe(sha256Hex(value.payload));
     }
+  }, 60_000);
+
+  it('create missing topics with the 16 MiB record limit', async () => {
+    const fresh = prefixedTopicNames(uniquePrefix('pubnew'));
+    const publisher = await createRawMailPublisher({
+      brokers: servers.brokers,
+      registryUrl: servers.registryUrl,
+      topic: fresh.rawMail,
+      deadLetterTopic: fresh.deadLetter,
+    });
+    // A 3 MiB input: over Kafka's 1 MB default, fine on the created topic.
+    await publisher.publish(Buffer.alloc(3 * 1024 * 1024, 0x41), { source: 'big.bin' });
+    await publisher.close();
+    const admin = createKafka({ brokers: servers.brokers, clientId: 'pub-test-admin' }).admin();
+    await admin.connect();
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [fresh.rawMail, fresh.deadLetter].map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['max.message.bytes'],
+      })),
+    });
+    await admin.disconnect();
+    expect(resources.map((r) => r.configEntries[0]?.configValue)).toEqual([
+      String(sizeLimits.topicMaxMessageBytes),
+      String(sizeLimits.topicMaxMessageBytes),
+    ]);
   }, 60_000);
 });

@@ -22,7 +22,7 @@ import { createKafka, type KafkaConnection } from './client.js';
 import { deadLetterValue } from './dead-letter.js';
 import { PoisonMessageError } from './errors.js';
 import { RegistryCodec, type RegistryConnection } from './registry.js';
-import { sizeLimits } from './topics.js';
+import { ensureTopics, sizeLimits, type EnsureTopicsOptions } from './topics.js';
 
 export interface PublisherOptions {
   brokers: string[];
@@ -33,6 +33,29 @@ export interface PublisherOptions {
   kafka?: Kafka;
   sasl?: KafkaConnection['sasl'];
   ssl?: boolean;
+  /**
+   * Create the topics when missing, with the pipeline's 16 MiB max.message.bytes (a topic auto-created by
+   * the broker gets the 1 MB default and refuses big reports). Default: create with 3 partitions and
+   * replication factor 1; false: leave topics to the cluster's administrators.
+   */
+  createTopics?: false | EnsureTopicsOptions;
+}
+
+/** Creates the missing topics; a refusal (e.g. no CREATE permission) is logged, not fatal: they may exist. */
+async function createMissingTopics(kafka: Kafka, topics: string[], options: PublisherOptions): Promise<void> {
+  if (options.createTopics === false) return;
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await ensureTopics(admin, topics, options.createTopics ?? {});
+  } catch (error) {
+    options.logger?.warn(
+      { err: error, topics },
+      'could not create the topics; publishing to them as they are',
+    );
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 function connect(
@@ -75,7 +98,12 @@ export interface ReportPublisher {
 export async function createReportPublisher(
   options: PublisherOptions & { topics: ReportTopics },
 ): Promise<ReportPublisher> {
-  const { codec, producer } = connect(options, 'parsedmarc-report-publisher');
+  const { kafka, codec, producer } = connect(options, 'parsedmarc-report-publisher');
+  await createMissingTopics(
+    kafka,
+    [options.topics.aggregate, options.topics.forensic, options.topics.smtpTls],
+    options,
+  );
   await producer.connect();
   const numberings = new Map<string, PartNumbering>();
   return {
@@ -171,7 +199,12 @@ export interface RawMailPublisher {
 export async function createRawMailPublisher(
   options: PublisherOptions & { topic: string; deadLetterTopic?: string; maxPayloadBytes?: number },
 ): Promise<RawMailPublisher> {
-  const { codec, producer } = connect(options, 'parsedmarc-raw-mail-publisher');
+  const { kafka, codec, producer } = connect(options, 'parsedmarc-raw-mail-publisher');
+  await createMissingTopics(
+    kafka,
+    [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])],
+    options,
+  );
   await producer.connect();
   const maxPayloadBytes = options.maxPayloadBytes ?? sizeLimits.maxRawPayloadBytes;
   const publisher: RawMailPublisher = {
