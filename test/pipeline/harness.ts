@@ -7,6 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { createKafka, RegistryCodec, type TopicNames } from '@parsedmarc-ts/kafka';
 import type { TopicKind, TopicValues } from '@parsedmarc-ts/avro';
@@ -49,7 +51,22 @@ export async function freePort(): Promise<number> {
 
 /** Builds the two services (incremental: a no-op when dist/ is current). */
 export function buildServices(): void {
-  execFileSync('npx', ['tsc', '-b', 'apps/report-parse', 'apps/enrich'], { cwd: repoRoot, stdio: 'inherit' });
+  // Test files run in parallel processes: one build at a time (flock), the others then find it current.
+  execFileSync(
+    'flock',
+    [
+      join(tmpdir(), 'parsedmarc-ts-pipeline-build.lock'),
+      'npx',
+      'tsc',
+      '-b',
+      'apps/report-parse',
+      'apps/enrich',
+    ],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    },
+  );
 }
 
 export const testTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
