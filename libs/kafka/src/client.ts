@@ -9,6 +9,8 @@ export interface KafkaConnection {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** Retry base delay in ms for kafkajs' own retries (default 100; kafkajs' 300 makes back-to-back transactions slow). */
   initialRetryTime?: number;
+  /** How long one request may take before it fails (and is retried); default kafkajs' 30 s. */
+  requestTimeoutMs?: number;
 }
 
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
@@ -23,6 +25,7 @@ export function createKafka(connection: KafkaConnection, logger?: Logger): Kafka
     retry: { initialRetryTime: connection.initialRetryTime ?? 100, retries: 8 },
     logLevel: KafkaLogLevel.WARN,
   };
+  if (connection.requestTimeoutMs !== undefined) config.requestTimeout = connection.requestTimeoutMs;
   if (connection.sasl) config.sasl = connection.sasl as SASLOptions;
   if (logger) {
     config.logCreator =

@@ -70,6 +70,7 @@ export function isRetriable(error: unknown): boolean {
   if (isFenced(error)) return false;
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     if (e instanceof RegistryUnavailableError) return true;
+    if (e instanceof Error && e.name === 'TransientProducerError') return true;
     if (e instanceof KafkaJSError) {
       // NumberOfRetriesExceeded / connection errors are marked non-retriable by kafkajs after its own
       // retries, but a broker that is down comes back: keep retrying at our level.

@@ -85,6 +85,15 @@ function toInput(topic: string, partition: number, message: KafkaMessage): Input
   };
 }
 
+/** A transaction that failed and could not be aborted: retried with a new producer. */
+class TransientProducerError extends Error {
+  readonly retriable = true;
+  constructor(cause: unknown) {
+    super(`transaction failed and could not be aborted: ${(cause as Error).message}`, { cause });
+    this.name = 'TransientProducerError';
+  }
+}
+
 /** Thrown inside the retry loop when the chunk's partition is no longer ours: ends it without committing. */
 const staleChunk = new Error('partition revoked or consumer stopping');
 
@@ -113,7 +122,9 @@ export function slicesOf(outputs: readonly OutputMessage[], limit: number): Outp
 export class TransactionalProcessor {
   private readonly options: ProcessorOptions;
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private producer: Producer;
+  /** Set when a transaction could not be aborted: kafkajs' producer is then stuck and must be replaced. */
+  private producerBroken = false;
   private readonly abort = new AbortController();
   private stopping = false;
   private stopped: Promise<void> | null = null;
@@ -121,15 +132,7 @@ export class TransactionalProcessor {
   constructor(options: ProcessorOptions) {
     this.options = options;
     const { kafka } = options;
-    this.producer = kafka.producer({
-      transactionalId: options.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-      // Idempotence needs unbounded retries (kafkajs warns otherwise); a broker away stalls the send until
-      // it is back, which is the back-off-and-resume we want.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 10_000 },
-    });
+    this.producer = this.createProducer();
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       readUncommitted: false,
@@ -150,6 +153,36 @@ export class TransactionalProcessor {
       options.hooks?.onReady?.(false);
       if (!restart && !this.stopping) options.hooks?.onFatal?.(error);
     });
+  }
+
+  private createProducer(): Producer {
+    return this.options.kafka.producer({
+      transactionalId: this.options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      // Idempotence needs unbounded retries (kafkajs warns otherwise); a broker away stalls the send until
+      // it is back, which is the back-off-and-resume we want.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 10_000 },
+    });
+  }
+
+  /**
+   * The producer for the next transaction. After an abort that failed (broker away), kafkajs' producer stays
+   * in state ABORTING and refuses every new transaction: replace it with a new one under the same
+   * transactional id, whose initialization fences the old one and lets the broker abort its transaction.
+   */
+  private async usableProducer(): Promise<Producer> {
+    if (this.producerBroken) {
+      await this.producer
+        .disconnect()
+        .catch((error: unknown) => this.options.logger.debug({ err: error }, 'old producer disconnect'));
+      this.producer = this.createProducer();
+      await this.producer.connect();
+      this.producerBroken = false;
+      this.options.logger.warn('transactional producer replaced after a failed abort');
+    }
+    return this.producer;
   }
 
   async start(): Promise<void> {
@@ -273,7 +306,18 @@ export class TransactionalProcessor {
       await keepAlive();
     }
     const last = chunk[chunk.length - 1]!;
-    const transaction = await this.producer.transaction();
+    const producer = await this.usableProducer();
+    let transaction: Awaited<ReturnType<Producer['transaction']>>;
+    try {
+      transaction = await producer.transaction();
+    } catch (error) {
+      // A producer stuck in a transaction state (see usableProducer) is replaced, then the chunk retried.
+      if (/Transaction state exception/i.test((error as Error).message)) {
+        this.producerBroken = true;
+        throw new TransientProducerError(error);
+      }
+      throw error;
+    }
     try {
       // kafkajs puts every message for one partition of one send into a single record batch, and the broker
       // refuses a batch over max.message.bytes: send in slices of bounded size (in order, one at a time).
@@ -302,14 +346,21 @@ export class TransactionalProcessor {
       });
       await transaction.commit();
     } catch (error) {
+      let aborted = true;
       try {
         await transaction.abort();
       } catch (abortError) {
+        aborted = false;
+        this.producerBroken = true;
         this.options.logger.warn({ err: abortError }, 'abort after a failed transaction failed too');
       }
       if (isFenced(error)) {
         this.options.hooks?.onFatal?.(error);
+        throw error;
       }
+      // Not aborted: the broker aborts it (fenced by the replacement producer, or on its timeout); the chunk
+      // is retried with a new producer.
+      if (!aborted) throw new TransientProducerError(error);
       throw error;
     }
     this.options.hooks?.onCommitted?.(chunk.length, outputs, performance.now() - started);

@@ -51,6 +51,8 @@ export const kafkaServiceEnv = {
   CREATE_TOPICS: env.boolean(true),
   TOPIC_PARTITIONS: env.positiveInt(3),
   TOPIC_REPLICATION_FACTOR: env.positiveInt(1),
+  /** How long one broker request may hang (a broker away) before it fails and is retried. */
+  KAFKA_REQUEST_TIMEOUT_MS: env.positiveInt(30_000),
   /** How long a crashed instance holds its partitions before the group rebalances (broker minimum 6 s). */
   KAFKA_SESSION_TIMEOUT_MS: env.positiveInt(30_000),
   /** Input messages per transaction. */
@@ -161,6 +163,7 @@ export async function runStageService<S extends z.ZodObject>(
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID ?? `parsedmarc-${spec.name}`,
       ssl: config.KAFKA_SSL,
+      requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
       sasl:
         config.KAFKA_SASL_MECHANISM !== undefined
           ? {
