@@ -82,6 +82,10 @@ export function isRetriable(error: unknown): boolean {
         name === 'KafkaJSRequestTimeoutError' ||
         name === 'KafkaJSConnectionClosedError' ||
         name === 'KafkaJSBrokerNotFound' ||
+        // kafkajs gives up on these after its own retries, but a coordinator comes back with its broker.
+        name === 'KafkaJSGroupCoordinatorNotFound' ||
+        name === 'KafkaJSMetadataNotLoaded' ||
+        name === 'KafkaJSTopicMetadataNotLoaded' ||
         name === 'KafkaJSLockTimeout' ||
         name === 'KafkaJSNonRetriableError'
       ) {

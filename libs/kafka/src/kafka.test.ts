@@ -41,6 +41,11 @@ describe('error classification', () => {
     expect(isRetriable(new ParseError('UNRECOGNIZED_FORMAT', 'junk'))).toBe(false);
     expect(isRetriable(new TypeError('bug'))).toBe(false);
     expect(isRetriable(new KafkaJSNonRetriableError('no'))).toBe(false);
+    // Seen with a frozen broker: kafkajs gives up finding the coordinator; for us it comes back.
+    const coordinator = new KafkaJSNonRetriableError('Failed to find group coordinator', {
+      cause: new kafkajs.KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator'),
+    });
+    expect(isRetriable(coordinator)).toBe(true);
   });
 
   it('treats a fenced producer as fatal, never retriable', () => {
