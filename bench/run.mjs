@@ -6,7 +6,7 @@
 //   npm run bench -- --quick            small sizes, one run each (while developing); results go to
 //                                       bench/.corpus/ instead of docs/ unless --out is given
 //   options: --runs N  --case-budget SECONDS  --only REGEX  --no-build  --no-theirs  --seed N  --out DIR
-//            --list (print the case ids and exit)
+//            --list (print the case ids and exit)  --report-only <saved.json> (re-render the Markdown)
 //
 // Cases are modules in bench/cases/*.mjs (see bench/README.md): each default-exports a function of the
 // context returning case definitions; a case that needs a server declares needs() and is reported as
@@ -38,6 +38,7 @@ const { values: opt } = parseArgs({
     seed: { type: 'string' },
     out: { type: 'string' },
     list: { type: 'boolean', default: false },
+    'report-only': { type: 'string' },
   },
 });
 
@@ -222,6 +223,17 @@ async function runCliCase(c, ctx, sides) {
 // ---------------------------------------------------------------------------------------------------------
 
 async function main() {
+  if (opt['report-only']) {
+    // Re-render the Markdown (and JSON) from a saved JSON, e.g. after a change to the report layout.
+    const saved = JSON.parse(readFileSync(opt['report-only'], 'utf8'));
+    const { md } = writeReport({
+      ...saved,
+      outDir: opt.out ?? dirname(opt['report-only']),
+      quick: saved.meta.mode === 'quick',
+    });
+    log(`bench: re-rendered ${relative(REPO, md)}`);
+    return;
+  }
   const corpus = new Corpus({ seed, log });
   const ctx = {
     quick,

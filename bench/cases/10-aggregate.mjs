@@ -1,5 +1,7 @@
 // One aggregate report of 1 → 100,000 records, as .xml, .xml.gz, .zip and as an email with a base64 gzip
 // attachment (Google's shape). Each container is also a "cost vs report size" growth series.
+import { fmtBytes } from '../lib/report.mjs';
+
 const FORMATS = [
   ['xml', '.xml'],
   ['gz', '.xml.gz'],
@@ -35,7 +37,7 @@ export default function aggregateCases(ctx) {
             reports: 1,
             records: n,
             bytes: file.bytes,
-            description: `${(file.bytes / 1e6).toFixed(2)} MB (${(set.xmlBytes / 1e6).toFixed(2)} MB of XML)`,
+            description: `${fmtBytes(file.bytes)}${format === 'xml' ? '' : ` (${fmtBytes(set.xmlBytes)} of XML)`}`,
             expect: { aggregateRecords: n },
           };
         },

@@ -1,5 +1,7 @@
 // A folder of N small aggregate reports (1–8 records each; .xml, .xml.gz, .zip and .eml in turn; many
 // reporters and days), given as one directory argument: the "cost vs number of files" growth series.
+import { fmtBytes } from '../lib/report.mjs';
+
 export default function folderCases(ctx) {
   const total = ctx.quick ? 100 : 10_000;
   const counts = ctx.quick ? [1, 10, 100] : [1, 10, 100, 1000, 10_000];
@@ -18,7 +20,7 @@ export default function folderCases(ctx) {
         reports: n,
         records: view.records,
         bytes: view.bytes,
-        description: `${n} files, ${view.records} records, ${(view.bytes / 1e6).toFixed(2)} MB`,
+        description: `${n.toLocaleString('en-US')} files, ${view.records.toLocaleString('en-US')} records, ${fmtBytes(view.bytes)}`,
         expect: { aggregateReports: n, aggregateRecords: view.records },
       };
     },

@@ -1,4 +1,6 @@
 // Forensic (failure) report emails, SMTP TLS JSON reports, and one mbox of report emails.
+import { fmtBytes } from '../lib/report.mjs';
+
 export default function otherReportCases(ctx) {
   const nForensic = ctx.quick ? 20 : 200;
   const nTls = ctx.quick ? 20 : 1000;
@@ -17,7 +19,7 @@ export default function otherReportCases(ctx) {
           reports: set.reports,
           records: 0,
           bytes: set.bytes,
-          description: `${set.files} .eml files, ${(set.bytes / 1e6).toFixed(2)} MB`,
+          description: `${set.files} .eml files, ${fmtBytes(set.bytes)}`,
           expect: { forensicReports: set.reports },
         };
       },
@@ -35,7 +37,7 @@ export default function otherReportCases(ctx) {
           reports: set.reports,
           records: 0,
           bytes: set.bytes,
-          description: `${set.files} .json files, ${set.policies} policies, ${(set.bytes / 1e6).toFixed(2)} MB`,
+          description: `${set.files} .json files, ${set.policies} policies, ${fmtBytes(set.bytes)}`,
           expect: { smtpTlsReports: set.reports },
         };
       },
@@ -53,7 +55,7 @@ export default function otherReportCases(ctx) {
           reports: set.reports,
           records: set.records,
           bytes: set.bytes,
-          description: `${set.aggregates} aggregate (${set.records} records) + ${set.forensics} forensic, ${(set.bytes / 1e6).toFixed(2)} MB`,
+          description: `${set.aggregates} aggregate (${set.records} records) + ${set.forensics} forensic, ${fmtBytes(set.bytes)}`,
           expect: {
             aggregateReports: set.aggregates,
             aggregateRecords: set.records,

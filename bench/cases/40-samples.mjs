@@ -4,6 +4,7 @@
 // output counts of the two tools are compared instead.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fmtBytes } from '../lib/report.mjs';
 
 function listFiles(dir) {
   const out = [];
@@ -38,7 +39,7 @@ export default function samplesCases(ctx) {
           reports: files.length,
           records: 0,
           bytes,
-          description: `${files.length} files from ${dir.replace(ctx.repo + '/', '')}, ${(bytes / 1e6).toFixed(2)} MB; reports/s counts input files`,
+          description: `${files.length} files from ${dir.replace(ctx.repo + '/', '')}, ${fmtBytes(bytes)}; reports/s counts input files`,
         };
       },
     },

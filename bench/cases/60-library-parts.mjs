@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fmtBytes } from '../lib/report.mjs';
 
 const PARTS = [
   ['gunzip-ours', 'gz', 'decompression: our gunzip (streaming, bomb checks)', 'ours'],
@@ -55,7 +56,7 @@ export default function libraryPartCases(ctx) {
             part,
             label,
             impl,
-            input: `${n} records, ${format === 'gz' ? '.xml.gz' : '.xml'} (${(file.bytes / 1e6).toFixed(1)} MB)`,
+            input: `${n.toLocaleString('en-US')} records, ${format === 'gz' ? '.xml.gz' : '.xml'} (${fmtBytes(file.bytes)})`,
             records: n,
           };
           if (last.todo) row.todo = last.todo;

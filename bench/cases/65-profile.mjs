@@ -74,6 +74,53 @@ export default function profileCases(ctx) {
   const n = ctx.quick ? 1000 : 100_000;
   return [
     {
+      id: `heap-cap/${n}`,
+      group: 'Where our time goes',
+      title: `our CLI on the ${n.toLocaleString('en-US')}-record .xml.gz with V8's old space capped: is the memory live data or collector slack?`,
+      kind: 'parts',
+      run: async () => {
+        const set = await ctx.corpus.aggregate(n);
+        const bin = join(ctx.repo, 'apps', 'cli', 'bin', 'parsedmarc.js');
+        const rows = [];
+        for (const cap of [null, 128, 64]) {
+          const tmp = mkdtempSync(join(os.tmpdir(), 'pdm-bench-cap-'));
+          try {
+            const flags = cap ? [`--max-old-space-size=${cap}`] : [];
+            const m = await ctx.measure(
+              process.execPath,
+              [...flags, bin, '--offline', '-s', '-o', join(tmp, 'out'), set.files.gz.path],
+              {
+                cwd: ctx.repo,
+                env: { ...process.env, TZ: 'UTC' },
+              },
+            );
+            const label = cap ? `node --max-old-space-size=${cap}` : 'node defaults';
+            const row = {
+              part: `heap-${cap ?? 'default'}`,
+              label,
+              impl: 'ours',
+              input: `${n.toLocaleString('en-US')} records, .xml.gz`,
+              runs: 1,
+            };
+            if (m.exitCode !== 0)
+              row.error = `exit ${m.exitCode}${m.signal ? ` (${m.signal})` : ''}: ${m.stderr.trim().split('\n').slice(-2).join(' ')}`;
+            else
+              Object.assign(row, {
+                ms: m.wallMs,
+                recordsOut: n,
+                bytesIn: set.files.gz.bytes,
+                peakRssKB: m.peakRssKB,
+                note: `CPU ${((m.userS ?? 0) + (m.sysS ?? 0)).toFixed(1)} s`,
+              });
+            rows.push(row);
+          } finally {
+            rmSync(tmp, { recursive: true, force: true });
+          }
+        }
+        return rows;
+      },
+    },
+    {
       id: `profile/${n}`,
       group: 'Where our time goes',
       title: `our CLI on the ${n.toLocaleString('en-US')}-record .xml.gz under --cpu-prof: self time by kind of work`,

@@ -28,7 +28,24 @@ export const fmtRate = (x) =>
             ? x.toFixed(0)
             : x.toFixed(2);
 export const fmtMBs = (x) =>
-  x === null || x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2);
+  x === null || x === undefined
+    ? '–'
+    : x >= 100
+      ? x.toFixed(0)
+      : x >= 1
+        ? x.toFixed(1)
+        : x >= 0.01
+          ? x.toFixed(2)
+          : x.toPrecision(2);
+/** A byte count in the unit that keeps it readable (10^3 multiples, as MB/s is). */
+export const fmtBytes = (n) =>
+  n === null || n === undefined
+    ? '–'
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)} MB`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)} kB`
+        : `${n} B`;
 export const fmtRss = (kb) => (kb === null || kb === undefined ? '–' : `${(kb / MiB).toFixed(0)} MiB`);
 export const fmtX = (x) =>
   x === null || x === undefined ? '–' : `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}x`;
