@@ -49,8 +49,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Builds the two services (incremental: a no-op when dist/ is current). */
-export function buildServices(): void {
+/** Builds the two services and `extra` projects (incremental: a no-op when dist/ is current). */
+export function buildServices(extra: string[] = []): void {
   // Test files run in parallel processes: one build at a time (flock), the others then find it current.
   execFileSync(
     'flock',
@@ -61,6 +61,7 @@ export function buildServices(): void {
       '-b',
       'apps/report-parse',
       'apps/enrich',
+      ...extra,
     ],
     {
       cwd: repoRoot,

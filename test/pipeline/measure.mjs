@@ -127,7 +127,8 @@ await consumer.disconnect();
 // Where the time went, per service: transactions and their total transform+commit time.
 for (const [name, port] of Object.entries(ports)) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (metric) => Number(text.match(new RegExp(`^${metric}\\{[^}]*\\} ([0-9.e+-]+)$`, 'm'))?.[1] ?? NaN);
+  const value = (metric) =>
+    Number(text.match(new RegExp(`^${metric}\\{[^}]*\\} ([0-9.e+-]+)$`, 'm'))?.[1] ?? NaN);
   console.log(
     JSON.stringify({
       service: name,

@@ -4,6 +4,7 @@
  * pipeline (parser + offline enrichment) gives for the same file; inputs that fail land in dead letters
  * with their error code.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,7 +20,9 @@ import {
   buildServices,
   ensureServers,
   readTopics,
+  repoRoot,
   startService,
+  testTimeZone,
   uniquePrefix,
   type ServiceProcess,
   type Servers,
@@ -37,7 +40,7 @@ describe('pipeline: raw-mail → report-parse → enrich → report topics', () 
 
   beforeAll(async () => {
     servers = ensureServers();
-    buildServices();
+    buildServices(['apps/cli']);
     prefix = uniquePrefix('e2e');
     topics = prefixedTopicNames(prefix);
     const admin = createKafka({ brokers: servers.brokers, clientId: 'pipeline-test-admin' }).admin();
@@ -100,6 +103,32 @@ describe('pipeline: raw-mail → report-parse → enrich → report topics', () 
       expect(got.map((r) => r.json).sort(), source).toEqual(reports.map((r) => r.json).sort());
     }
     expect(received.filter((m) => m.topic !== topics.deadLetter)).toHaveLength(wantReports);
+    // And what the embedded CLI prints for the same files (offline), report for report.
+    // (It exits non-zero because some samples fail to parse; its stdout still holds every report.)
+    const run = spawnSync(
+      process.execPath,
+      [`${repoRoot}/apps/cli/bin/parsedmarc.js`, '--offline', ...inputs.map((i) => i.path)],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, TZ: testTimeZone },
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    const cli = JSON.parse(run.stdout) as {
+      aggregate_reports: unknown[];
+      forensic_reports: unknown[];
+      smtp_tls_reports: unknown[];
+    };
+    const cliJson = [...cli.aggregate_reports, ...cli.forensic_reports, ...cli.smtp_tls_reports]
+      .map((r) => JSON.stringify(r))
+      .sort();
+    expect(
+      [...actual.values()]
+        .flat()
+        .map((r) => r.json)
+        .sort(),
+    ).toEqual(cliJson);
     // At least one report was split into parts (the corpus holds a report of 2,286 records).
     expect(
       received.some((m) => m.topic === topics.aggregate && (m.value as { part: unknown }).part !== null),
