@@ -82,6 +82,13 @@ type FileOutcome = ParseOutcome & { fileIndex: number };
  */
 const wholeReadBytes = 4 * 1024 * 1024;
 
+/**
+ * Records per part of a huge aggregate report, and records enriched ahead of the writer. Measured on a
+ * 100,000-record report (peak RSS, the CLI writing JSON and CSV): parts of 5,000 → 320-440 MB, 2,000 →
+ * 180-225 MB and slightly faster, 1,000 → 200 MB and slower again.
+ */
+const partRecords = 2000;
+
 function openInput(path: string): { input: Uint8Array | AsyncIterable<Uint8Array>; close(): void } {
   const fd = openSync(path, 'r');
   try {
@@ -117,7 +124,7 @@ async function* outcomesOfFiles(
         source: path,
         limits: options.limits,
         convertOutlookMsg: options.convertOutlookMsg,
-        aggregatePartRecords: options.aggregatePartRecords ?? 5000,
+        aggregatePartRecords: options.aggregatePartRecords ?? partRecords,
       })) {
         yield { ...outcome, fileIndex };
       }
@@ -148,7 +155,7 @@ export async function runFiles(files: readonly string[], options: PipelineOption
       outcome.ok && enrich ? { ...outcome, parsed: await enrich(outcome.parsed) } : outcome,
     {
       maxItems: options.window ?? 16,
-      maxWeight: 5000,
+      maxWeight: partRecords,
       weight: (outcome) =>
         outcome.ok && outcome.parsed.report_type === 'aggregate'
           ? Math.max(1, outcome.parsed.report.records.length)
