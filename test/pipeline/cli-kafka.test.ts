@@ -50,7 +50,11 @@ describe('parsedmarc -K', () => {
       servers,
       { aggregate: topics.aggregate, forensic: topics.forensic, smtpTls: topics.smtpTls },
       topicKindOf,
-      (got) => got.length >= 4,
+      // Four reports, the big one possibly in several parts: wait until every report is complete.
+      (got) => {
+        const reports = [...actualOf(got).values()].flat();
+        return reports.length >= 4 && reports.every((r) => !r.report_type.includes('incomplete'));
+      },
       60_000,
     );
     const actual = actualOf(received);
