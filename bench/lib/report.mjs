@@ -357,7 +357,7 @@ export function writeReport({ machine, meta, results, outDir, quick }) {
     ...groups.flatMap((g) => [`### ${g.name}`, '', caseTable(g.cases), '']),
     '## How cost grows',
     '',
-    'Verdicts are read on the cost above the smallest input (start-up and baseline memory), over the sizes where that added cost is at least a quarter of the start-up cost (smaller differences are run-to-run noise on this shared machine): time is linear when the log-log slope of the added time against size is 0.85–1.15; memory is bounded when the last 10x adds under 16 MiB. (×N) is how much the added cost grew over that step.',
+    'Verdicts are read on the cost above the smallest input (start-up and baseline memory), over the sizes where that added cost is at least a quarter of the start-up cost and a tenth of the largest added cost (smaller differences are run-to-run noise on this shared machine): time is linear when the log-log slope of the added time against size is 0.85–1.15; memory is bounded when the last 10x adds under 16 MiB. (×N) is how much the added cost grew over that step.',
     '',
     growth.md,
     '## Library-level parts',

@@ -52,7 +52,10 @@ export function growthVerdict(points, { kind, minSignal, flatBelow = 0 }) {
     });
   }
   const threshold = Math.max(minSignal, Math.abs(base) * 0.25);
-  const significant = added.filter((p) => p.y >= threshold);
+  // Points whose added cost is small next to the largest one carry mostly noise on a shared machine; the
+  // shape is read where the input dominates.
+  const largestAdded = Math.max(...added.map((p) => p.y));
+  const significant = added.filter((p) => p.y >= threshold && p.y >= largestAdded * 0.1);
   const last = added[added.length - 1];
   const prev = added[added.length - 2];
   if (kind === 'memory') {
