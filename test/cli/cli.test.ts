@@ -146,6 +146,19 @@ describe('parsedmarc on files', () => {
     expect(csv.filter((l) => l.startsWith('xml_schema,'))).toHaveLength(1);
   });
 
+  it('skips an aggregate report already seen in the run (same org and report id), like the original', async () => {
+    // The corpus holds one report three times (.xml, .xml.gz, .zip) and two others twice: the original
+    // writes 20 aggregate reports for it, not 24.
+    const run = await runCli(['--offline', samples('')]);
+    const reports = JSON.parse(run.stdout).aggregate_reports as {
+      report_metadata: { org_name: string; report_id: string };
+    }[];
+    expect(reports).toHaveLength(20);
+    const keys = reports.map((r) => `${r.report_metadata.org_name}_${r.report_metadata.report_id}`);
+    expect(new Set(keys).size).toBe(20);
+    expect(keys.filter((k) => k === 'google.com_11038226378739404135')).toHaveLength(1);
+  });
+
   it('names a missing file and goes on', async () => {
     const run = await runCli([
       '--offline',

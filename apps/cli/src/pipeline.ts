@@ -33,6 +33,33 @@ export interface PipelineStats {
   reports: number;
   records: number;
   failures: number;
+  /** Aggregate reports skipped because one with the same org name and report id came earlier in the run. */
+  duplicates: number;
+}
+
+/**
+ * Drops an aggregate report (all its parts) whose org name and report id were already seen in this run,
+ * as the original does: the same report often arrives twice (resent, or in a .zip and a .gz).
+ */
+async function* withoutDuplicateAggregates(
+  outcomes: AsyncIterable<FileOutcome>,
+  stats: PipelineStats,
+): AsyncGenerator<FileOutcome> {
+  const seen = new Set<string>();
+  let skippingSource: string | null = null;
+  for await (const outcome of outcomes) {
+    if (outcome.ok && outcome.parsed.report_type === 'aggregate') {
+      if (!outcome.part || outcome.part.index === 0) {
+        const meta = outcome.parsed.report.report_metadata;
+        const key = `${meta.org_name}_${meta.report_id}`;
+        skippingSource = seen.has(key) ? outcome.source : null;
+        if (skippingSource !== null) stats.duplicates += 1;
+        seen.add(key);
+      }
+      if (skippingSource === outcome.source) continue;
+    }
+    yield outcome;
+  }
 }
 
 export interface WindowBounds<T> {
@@ -146,11 +173,11 @@ async function* outcomesOfFiles(
 }
 
 export async function runFiles(files: readonly string[], options: PipelineOptions): Promise<PipelineStats> {
-  const stats: PipelineStats = { files: files.length, reports: 0, records: 0, failures: 0 };
+  const stats: PipelineStats = { files: files.length, reports: 0, records: 0, failures: 0, duplicates: 0 };
   let filesDone = 0;
   const enrich = options.enrich;
   const enriched = orderedWindow(
-    outcomesOfFiles(files, options),
+    withoutDuplicateAggregates(outcomesOfFiles(files, options), stats),
     async (outcome): Promise<FileOutcome> =>
       outcome.ok && enrich ? { ...outcome, parsed: await enrich(outcome.parsed) } : outcome,
     {
