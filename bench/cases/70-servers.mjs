@@ -109,7 +109,7 @@ export default function serverCases(ctx) {
           recordsOut: summary.records,
           peakRssKB: null,
           note: `${summary.recordsPerSecond.toLocaleString('en-US')} records/s end to end; publishing took ${summary.publishSeconds} s; ${lines
-            .filter((l) => l.service)
+            .filter((l) => l.service && l.cpuSeconds !== undefined)
             .map((l) => `${l.service} ${l.cpuSeconds} CPU-s in ${l.transactions} transactions`)
             .join(', ')}`,
           runs: 1,
