@@ -48,18 +48,7 @@ export function parseAggregateReportXml(
     throw new Error('aggregate parser ended without a header');
   }
 
-  const lateProblems = parser.problems.slice(parser.problemsInHeader);
-  const report_metadata =
-    lateProblems.length === 0
-      ? header.report_metadata
-      : { ...header.report_metadata, errors: [...header.report_metadata.errors, ...lateProblems] };
-  return {
-    xml_schema: header.xml_schema,
-    report_metadata,
-    policy_published: header.policy_published,
-    records,
-    xml_namespace: header.xml_namespace,
-  };
+  return aggregateReportOf(header, records, parser.problems.slice(parser.problemsInHeader));
 }
 
 /**
@@ -76,4 +65,26 @@ export function looksLikeAggregateXml(head: string): boolean {
 
 function sourceContext(options: AggregateParseOptions): { source?: string } {
   return options.source === undefined ? {} : { source: options.source };
+}
+
+/**
+ * A report from its header and records, with problems found after the header appended to its errors.
+ * Built in the AggregateReport key order (the output is compared with the seed key for key).
+ */
+export function aggregateReportOf(
+  header: AggregateReportHeader,
+  records: AggregateRecord[],
+  lateProblems: readonly string[] = [],
+): AggregateReport {
+  const report_metadata =
+    lateProblems.length === 0
+      ? header.report_metadata
+      : { ...header.report_metadata, errors: [...header.report_metadata.errors, ...lateProblems] };
+  return {
+    xml_schema: header.xml_schema,
+    report_metadata,
+    policy_published: header.policy_published,
+    records,
+    xml_namespace: header.xml_namespace,
+  };
 }

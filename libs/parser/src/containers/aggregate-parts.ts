@@ -1,7 +1,11 @@
 // Aggregate reports in bounded memory: XML bytes are streamed into the aggregate stream parser (which decodes
 // them as the whole-document parser does) and the report comes out in parts of at most `partRecords`
 // records, each a whole AggregateReport (same header, a slice of the records), in document order.
-import { AggregateReportStreamParser, type AggregateParseOptions } from '../aggregate/index.js';
+import {
+  aggregateReportOf,
+  AggregateReportStreamParser,
+  type AggregateParseOptions,
+} from '../aggregate/index.js';
 import { InvalidAggregateReport } from '../errors.js';
 import type { AggregateRecord, AggregateReport, AggregateReportHeader } from '../types.js';
 import type { ByteStream } from './bytes.js';
@@ -11,25 +15,6 @@ export interface AggregateReportPiece {
   report: AggregateReport;
   /** Absent when the whole report fits in one piece. */
   part?: ReportPart;
-}
-
-function reportOf(
-  header: AggregateReportHeader,
-  records: AggregateRecord[],
-  lateProblems: readonly string[] = [],
-): AggregateReport {
-  const report_metadata =
-    lateProblems.length === 0
-      ? header.report_metadata
-      : { ...header.report_metadata, errors: [...header.report_metadata.errors, ...lateProblems] };
-  // Built in the AggregateReport key order (the output is compared with the seed key for key).
-  return {
-    xml_schema: header.xml_schema,
-    report_metadata,
-    policy_published: header.policy_published,
-    records,
-    xml_namespace: header.xml_namespace,
-  };
 }
 
 /**
@@ -74,20 +59,23 @@ export async function* aggregateReportParts(
     parser.writeBytes(chunk);
     // A full part is known not to be the last once another record follows it.
     while (full.length > 1 || (full.length === 1 && filling.length > 0)) {
-      yield { report: reportOf(headerOrFail(), full.shift()!), part: { index: index++, isLast: false } };
+      yield {
+        report: aggregateReportOf(headerOrFail(), full.shift()!),
+        part: { index: index++, isLast: false },
+      };
     }
   }
   parser.end();
   const lateProblems = parser.problems.slice(parser.problemsInHeader);
   const rest = filling.length > 0 ? [...full, filling] : full;
   if (index === 0 && rest.length <= 1) {
-    yield { report: reportOf(headerOrFail(), rest[0] ?? [], lateProblems) };
+    yield { report: aggregateReportOf(headerOrFail(), rest[0] ?? [], lateProblems) };
     return;
   }
   for (const [i, records] of rest.entries()) {
     const isLast = i === rest.length - 1;
     yield {
-      report: reportOf(headerOrFail(), records, isLast ? lateProblems : []),
+      report: aggregateReportOf(headerOrFail(), records, isLast ? lateProblems : []),
       part: { index: index++, isLast },
     };
   }
