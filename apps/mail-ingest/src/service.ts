@@ -26,6 +26,7 @@ import {
   createRawMailPublisher,
   ensureTopics,
   isRetriable,
+  kafkaConnectionOf,
   PoisonMessageError,
   topicNamesOf,
 } from '@parsedmarc-ts/kafka';
@@ -155,19 +156,7 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
 
   const stop = new AbortController();
   runtime.onStop('startup', () => stop.abort());
-  const kafka = {
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID ?? `parsedmarc-${serviceName}`,
-    ssl: config.KAFKA_SSL,
-    sasl:
-      config.KAFKA_SASL_MECHANISM !== undefined
-        ? {
-            mechanism: config.KAFKA_SASL_MECHANISM,
-            username: config.KAFKA_SASL_USERNAME ?? '',
-            password: config.KAFKA_SASL_PASSWORD ?? '',
-          }
-        : undefined,
-  };
+  const kafka = kafkaConnectionOf(config, serviceName);
   const retry = {
     initialMs: config.RETRY_INITIAL_MS,
     maxMs: config.RETRY_MAX_MS,

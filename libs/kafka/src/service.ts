@@ -17,7 +17,7 @@ import {
   type Logger,
 } from '@parsedmarc-ts/service-runtime';
 import type { EventEmitter } from 'node:events';
-import { createKafka } from './client.js';
+import { createKafka, type KafkaConnection } from './client.js';
 import { isRetriable } from './errors.js';
 import { TransactionalProcessor, type PoisonHandler, type Transform } from './processor.js';
 import { RegistryCodec } from './registry.js';
@@ -62,6 +62,35 @@ export const kafkaServiceEnv = {
 };
 
 export type KafkaServiceConfig = z.infer<z.ZodObject<typeof kafkaServiceEnv>>;
+
+/** The broker connection a service's KAFKA_* variables describe. */
+export function kafkaConnectionOf(
+  config: Pick<
+    KafkaServiceConfig,
+    | 'KAFKA_BROKERS'
+    | 'KAFKA_CLIENT_ID'
+    | 'KAFKA_SSL'
+    | 'KAFKA_SASL_MECHANISM'
+    | 'KAFKA_SASL_USERNAME'
+    | 'KAFKA_SASL_PASSWORD'
+  > & { KAFKA_REQUEST_TIMEOUT_MS?: number },
+  serviceName: string,
+): KafkaConnection {
+  return {
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID ?? `parsedmarc-${serviceName}`,
+    ssl: config.KAFKA_SSL,
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    sasl:
+      config.KAFKA_SASL_MECHANISM !== undefined
+        ? {
+            mechanism: config.KAFKA_SASL_MECHANISM,
+            username: config.KAFKA_SASL_USERNAME ?? '',
+            password: config.KAFKA_SASL_PASSWORD ?? '',
+          }
+        : undefined,
+  };
+}
 
 export function topicNamesOf(config: KafkaServiceConfig): TopicNames {
   const p = config.TOPIC_PREFIX;
@@ -158,23 +187,7 @@ export async function runStageService<S extends z.ZodObject>(
   let consumerReady = false;
   runtime.addReadinessCheck('kafka consumer joined', () => consumerReady);
 
-  const kafka = createKafka(
-    {
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID ?? `parsedmarc-${spec.name}`,
-      ssl: config.KAFKA_SSL,
-      requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
-      sasl:
-        config.KAFKA_SASL_MECHANISM !== undefined
-          ? {
-              mechanism: config.KAFKA_SASL_MECHANISM,
-              username: config.KAFKA_SASL_USERNAME ?? '',
-              password: config.KAFKA_SASL_PASSWORD ?? '',
-            }
-          : undefined,
-    },
-    logger,
-  );
+  const kafka = createKafka(kafkaConnectionOf(config, spec.name), logger);
   const codec = new RegistryCodec({
     url: config.SCHEMA_REGISTRY_URL,
     username: config.SCHEMA_REGISTRY_USERNAME,
