@@ -126,7 +126,9 @@ describe('broker away', () => {
       const id = `${report.origin.source}|${v.aggregate?.part?.index ?? '-'}`;
       seen.set(id, (seen.get(id) ?? 0) + 1);
     }
-    expect([...seen].filter(([, n]) => n !== 1)).toEqual([]);
+    const repeated = [...seen].filter(([, n]) => n !== 1);
+    if (repeated.length > 0) console.log(service.logs.slice(-60).join('\n'));
+    expect(repeated).toEqual([]);
     // Every input that has reports is represented (dead letters: the inputs that fail to parse).
     const sources = new Set([...seen.keys()].map((id) => id.split('!')[0]!.split('|')[0]!));
     const dead = received.filter((m) => m.topic === topics.deadLetter).length;

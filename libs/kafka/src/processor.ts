@@ -219,10 +219,16 @@ export class TransactionalProcessor {
           // (or this consumer after a restart) takes it from the last committed offset.
           const keepAlive = () => heartbeat().catch(() => undefined);
           const stale = () => this.stopping || !isRunning() || isStale();
+          let attempts = 0;
           try {
             await retryWithBackoff(
               async () => {
                 if (stale()) throw staleChunk;
+                attempts += 1;
+                // A commit that failed on the client side (broker away, request timed out) may still have
+                // been applied by the broker: then its offsets are committed, and committing the chunk again
+                // would publish its outputs twice.
+                if (attempts > 1 && (await this.alreadyCommitted(chunk))) return;
                 await this.commitChunkOrGiveUp(chunk, keepAlive);
               },
               {
@@ -295,6 +301,34 @@ export class TransactionalProcessor {
         if (this.failures.count >= 5) this.options.hooks?.onFatal?.(error);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Whether the group's committed offset already covers the chunk (an earlier attempt's transaction was
+   * committed although the client saw an error). The producer is made usable first: a replacement's
+   * initialization makes the broker finish (commit or abort) the earlier transaction, so the committed
+   * offset read afterwards is settled.
+   */
+  private async alreadyCommitted(chunk: InputMessage[]): Promise<boolean> {
+    const last = chunk[chunk.length - 1]!;
+    await this.usableProducer();
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [last.topic] });
+      const committed = topic?.partitions.find((p) => p.partition === last.partition)?.offset;
+      if (committed === undefined || committed === '-1') return false;
+      const covered = BigInt(committed) > BigInt(last.offset);
+      if (covered) {
+        this.options.logger.warn(
+          { topic: last.topic, partition: last.partition, offset: last.offset },
+          'an earlier attempt committed this chunk despite its error: not committed again',
+        );
+      }
+      return covered;
+    } finally {
+      await admin.disconnect();
     }
   }
 
