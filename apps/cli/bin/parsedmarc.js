@@ -6,5 +6,11 @@ import module from 'node:module';
 // and their dependencies, not by parsing (no-op on Node 20, which lacks it).
 module.enableCompileCache?.();
 
+// `parsedmarc … | head`: the reader went away; stop quietly like other Unix tools instead of crashing.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const { main } = await import('../dist/main.js');
 process.exitCode = await main(process.argv.slice(2));
