@@ -13,6 +13,8 @@ import type { Kafka } from 'kafkajs';
 import { createKafka, RegistryCodec, type TopicNames } from '@parsedmarc-ts/kafka';
 import type { TopicKind, TopicValues } from '@parsedmarc-ts/avro';
 
+import { searchServer } from '../search/helpers.js';
+
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Servers {
@@ -34,6 +36,12 @@ export function ensureServers(): Servers {
   }
   return { brokers: process.env.KAFKA_BROKERS!.split(','), registryUrl: process.env.SCHEMA_REGISTRY_URL! };
 }
+
+/** The Elasticsearch test server named by ELASTICSEARCH_URL, else started with tools/elasticsearch/ctl.sh. */
+export const ensureElasticsearch = (): string => searchServer('elasticsearch');
+
+/** A service under apps/ the tests spawn. */
+export type ServiceName = 'report-parse' | 'enrich' | 'sink-elastic';
 
 export const uniquePrefix = (label: string): string =>
   `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;
@@ -78,7 +86,7 @@ export class ServiceProcess {
   private readonly proc: ChildProcess;
 
   constructor(
-    readonly name: 'report-parse' | 'enrich',
+    readonly name: ServiceName,
     readonly port: number,
     env: Record<string, string>,
   ) {
@@ -145,10 +153,7 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export async function startService(
-  name: 'report-parse' | 'enrich',
-  options: StartOptions,
-): Promise<ServiceProcess> {
+export async function startService(name: ServiceName, options: StartOptions): Promise<ServiceProcess> {
   const service = new ServiceProcess(name, await freePort(), {
     KAFKA_BROKERS: options.servers.brokers.join(','),
     SCHEMA_REGISTRY_URL: options.servers.registryUrl,

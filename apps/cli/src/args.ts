@@ -27,6 +27,19 @@ export interface RawCliOptions {
   elasticsearchHost?: string[] | boolean;
   elasticsearchIndexPrefix?: string;
   elasticsearchIndexSuffix?: string;
+  elasticsearchUser?: string;
+  elasticsearchPassword?: string;
+  elasticsearchPasswordFile?: string;
+  elasticsearchApiKey?: string;
+  elasticsearchApiKeyFile?: string;
+  elasticsearchCaFile?: string;
+  elasticsearchSkipCertificateVerification?: boolean;
+  elasticsearchTimeout?: string;
+  elasticsearchMonthlyIndexes?: boolean;
+  elasticsearchFailureIndex?: boolean;
+  elasticsearchNumberOfShards?: string;
+  elasticsearchNumberOfReplicas?: string;
+  elasticsearchRetrySeconds?: string;
   hec?: string;
   hecToken?: string;
   hecIndex?: string;
@@ -118,6 +131,43 @@ export function buildCommand(): Command {
     .option(
       '--elasticsearch-index-suffix <SUFFIX>',
       'Append this suffix to the dmarc_aggregate and dmarc_forensic Elasticsearch index names, joined by _',
+    )
+    .option(
+      '--elasticsearch-user <USER>',
+      'Elasticsearch/OpenSearch user (env PARSEDMARC_ELASTICSEARCH_USER)',
+    )
+    .option(
+      '--elasticsearch-password <PASSWORD>',
+      'Elasticsearch/OpenSearch password (prefer --elasticsearch-password-file or PARSEDMARC_ELASTICSEARCH_PASSWORD)',
+    )
+    .option(
+      '--elasticsearch-password-file <PATH>',
+      'Read the Elasticsearch/OpenSearch password from this file',
+    )
+    .option(
+      '--elasticsearch-api-key <KEY>',
+      'Elasticsearch API key, base64 "id:key" (prefer --elasticsearch-api-key-file or PARSEDMARC_ELASTICSEARCH_API_KEY)',
+    )
+    .option('--elasticsearch-api-key-file <PATH>', 'Read the Elasticsearch API key from this file')
+    .option(
+      '--elasticsearch-ca-file <PATH>',
+      "PEM file of the CA that signed the server's certificate (env PARSEDMARC_ELASTICSEARCH_CERT_PATH)",
+    )
+    .option(
+      '--elasticsearch-skip-certificate-verification',
+      'Do not verify the TLS certificate of Elasticsearch',
+    )
+    .option('--elasticsearch-timeout <SECONDS>', 'Seconds one Elasticsearch request may take (Default: 60)')
+    .option('--elasticsearch-monthly-indexes', 'One index per month instead of per day')
+    .option(
+      '--elasticsearch-failure-index',
+      'Name the forensic indexes dmarc_failure (as the newer original does) instead of dmarc_forensic',
+    )
+    .option('--elasticsearch-number-of-shards <N>', 'Shards of each new index (Default: 1)')
+    .option('--elasticsearch-number-of-replicas <N>', 'Replicas of each new index (Default: 0)')
+    .option(
+      '--elasticsearch-retry-seconds <SECONDS>',
+      'How long to keep retrying while Elasticsearch is away or overloaded before giving up (Default: 300)',
     )
     .option('--hec <HEC>', 'URL to a Splunk HTTP Event Collector (HEC)')
     .option('--hec-token <HEC_TOKEN>', 'The authorization token for a Splunk HTTP Event Collector (HEC)')

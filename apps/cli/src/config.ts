@@ -5,6 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import {
+  kafkaSinkConfigSchema,
+  saveSchema,
+  searchSinkDefaults,
+  sinksConfigSchema,
+} from '@parsedmarc-ts/sinks';
 import type { RawCliOptions } from './args.js';
 
 export class ConfigError extends Error {
@@ -29,7 +35,6 @@ const port = (name: string) =>
 
 export const cliConfigSchema = z.object({
   filePaths: z.array(z.string().min(1)),
-  outputDir: z.string().min(1).nullable(),
   silent: z.boolean(),
   debug: z.boolean(),
   progress: z.boolean(),
@@ -55,13 +60,7 @@ export const cliConfigSchema = z.object({
       watch: z.boolean(),
     })
     .nullable(),
-  elasticsearch: z
-    .object({
-      hosts: z.array(z.string().min(1)).min(1),
-      indexPrefix: z.string().nullable(),
-      indexSuffix: z.string().nullable(),
-    })
-    .nullable(),
+  sinks: sinksConfigSchema,
   hec: z
     .object({
       url: z.url(),
@@ -70,21 +69,15 @@ export const cliConfigSchema = z.object({
       skipCertificateVerification: z.boolean(),
     })
     .nullable(),
-  kafka: z
+  /** --publish-raw-mail: the input files onto raw-mail instead of parsing them here. */
+  rawMail: z
     .object({
       hosts: z.array(z.string().min(1)).min(1),
-      aggregateTopic: z.string().min(1),
-      forensicTopic: z.string().min(1),
-      smtpTlsTopic: z.string().min(1),
-      registryUrl: z.url({
-        error:
-          '--schema-registry (or PARSEDMARC_SCHEMA_REGISTRY_URL) must be the URL of a Confluent-API schema registry; Kafka topics carry Avro',
-      }),
-      rawMailTopic: z.string().min(1),
-      publishRawMail: z.boolean(),
+      registryUrl: kafkaSinkConfigSchema.shape.registryUrl,
+      topic: z.string().min(1),
     })
     .nullable(),
-  save: z.object({ aggregate: z.boolean(), forensic: z.boolean(), smtpTls: z.boolean() }),
+  save: saveSchema,
   outgoing: z
     .object({
       host: z.string().min(1),
@@ -122,6 +115,78 @@ function readSecretFile(path: string, what: string): string {
   }
 }
 
+const number = (value: string | undefined): number | string | undefined =>
+  value === undefined || value.trim() === '' || Number.isNaN(Number(value)) ? value : Number(value);
+
+/**
+ * An Elasticsearch/OpenSearch sink from the -E flags and the PARSEDMARC_ELASTICSEARCH_* variables (the
+ * original's [elasticsearch] keys). Secrets also from files (..._PASSWORD_FILE, ..._API_KEY_FILE).
+ */
+function searchSinkCandidate(
+  hosts: string[],
+  options: RawCliOptions,
+  env: Env,
+  save: { aggregate: boolean; forensic: boolean; smtpTls: boolean },
+): Record<string, unknown> {
+  const e = (key: string): string | undefined => env[`PARSEDMARC_ELASTICSEARCH_${key}`];
+  const secret = (flag: string | undefined, flagFile: string | undefined, key: string, what: string) =>
+    flag ??
+    ((flagFile ?? e(`${key}_FILE`)) ? readSecretFile((flagFile ?? e(`${key}_FILE`))!, what) : undefined) ??
+    e(key) ??
+    null;
+  return {
+    ...searchSinkDefaults,
+    hosts,
+    user: options.elasticsearchUser ?? e('USER') ?? null,
+    password: secret(
+      options.elasticsearchPassword,
+      options.elasticsearchPasswordFile,
+      'PASSWORD',
+      '--elasticsearch-password-file',
+    ),
+    apiKey: secret(
+      options.elasticsearchApiKey,
+      options.elasticsearchApiKeyFile,
+      'API_KEY',
+      '--elasticsearch-api-key-file',
+    ),
+    caFile: options.elasticsearchCaFile ?? e('CERT_PATH') ?? null,
+    skipCertificateVerification:
+      options.elasticsearchSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
+    timeoutSeconds: number(options.elasticsearchTimeout ?? e('TIMEOUT')) ?? searchSinkDefaults.timeoutSeconds,
+    indexPrefix: options.elasticsearchIndexPrefix ?? e('INDEX_PREFIX') ?? null,
+    indexSuffix: options.elasticsearchIndexSuffix ?? e('INDEX_SUFFIX') ?? null,
+    monthlyIndexes: options.elasticsearchMonthlyIndexes ?? flag(e('MONTHLY_INDEXES')) ?? false,
+    forensicIndexBase:
+      options.elasticsearchFailureIndex || flag(e('FAILURE_INDEX')) ? 'dmarc_failure' : 'dmarc_forensic',
+    numberOfShards:
+      number(options.elasticsearchNumberOfShards ?? e('NUMBER_OF_SHARDS')) ??
+      searchSinkDefaults.numberOfShards,
+    numberOfReplicas:
+      number(options.elasticsearchNumberOfReplicas ?? e('NUMBER_OF_REPLICAS')) ??
+      searchSinkDefaults.numberOfReplicas,
+    retryBudgetSeconds:
+      number(options.elasticsearchRetrySeconds ?? e('RETRY_SECONDS')) ??
+      searchSinkDefaults.retryBudgetSeconds,
+    save,
+  };
+}
+
+/** The flag (and variable) behind a setting, for messages. */
+const settingNames: Record<string, string> = {
+  'sinks.elasticsearch': '-E (Elasticsearch)',
+  'sinks.elasticsearch.hosts': '-E/--elasticsearch-host (PARSEDMARC_ELASTICSEARCH_HOSTS)',
+  'sinks.elasticsearch.timeoutSeconds': '--elasticsearch-timeout (PARSEDMARC_ELASTICSEARCH_TIMEOUT)',
+  'sinks.elasticsearch.numberOfShards':
+    '--elasticsearch-number-of-shards (PARSEDMARC_ELASTICSEARCH_NUMBER_OF_SHARDS)',
+  'sinks.elasticsearch.numberOfReplicas':
+    '--elasticsearch-number-of-replicas (PARSEDMARC_ELASTICSEARCH_NUMBER_OF_REPLICAS)',
+  'sinks.elasticsearch.retryBudgetSeconds':
+    '--elasticsearch-retry-seconds (PARSEDMARC_ELASTICSEARCH_RETRY_SECONDS)',
+  'sinks.kafka.registryUrl': '--schema-registry',
+  'rawMail.registryUrl': '--schema-registry',
+};
+
 /** Builds and validates the configuration. Throws ConfigError naming the offending flag or variable. */
 export function resolveCliConfig(
   options: RawCliOptions,
@@ -134,14 +199,21 @@ export function resolveCliConfig(
     options.password ??
     (passwordFile ? readSecretFile(passwordFile, '--password-file') : undefined) ??
     env.PARSEDMARC_IMAP_PASSWORD;
-  const esHosts = listOption(options.elasticsearchHost) ?? list(env.PARSEDMARC_ELASTICSEARCH_HOSTS);
-  const kafkaHosts = listOption(options.kafkaHosts) ?? list(env.PARSEDMARC_KAFKA_HOSTS);
+  const save = {
+    aggregate: options.saveAggregate ?? false,
+    forensic: options.saveForensic ?? options.saveFailure ?? false,
+    smtpTls: options.saveSmtpTls ?? false,
+  };
   const hecUrl = options.hec ?? env.PARSEDMARC_HEC_URL;
+  let esHosts = listOption(options.elasticsearchHost) ?? list(env.PARSEDMARC_ELASTICSEARCH_HOSTS);
+  // As the original says: --save-* without -E or --hec means the local Elasticsearch.
+  if (!esHosts && !hecUrl && (save.aggregate || save.forensic || save.smtpTls)) esHosts = [];
+  if (esHosts?.length === 0) esHosts = ['localhost:9200'];
+  const kafkaHosts = listOption(options.kafkaHosts) ?? list(env.PARSEDMARC_KAFKA_HOSTS);
   const outgoingHost = options.outgoingHost ?? env.PARSEDMARC_OUTGOING_HOST;
 
   const candidate = {
     filePaths,
-    outputDir: options.output ?? env.PARSEDMARC_OUTPUT ?? null,
     silent: options.silent ?? false,
     debug: options.debug ?? false,
     progress: options.progress ?? true,
@@ -167,13 +239,6 @@ export function resolveCliConfig(
           watch: options.watch ?? false,
         }
       : null,
-    elasticsearch: esHosts
-      ? {
-          hosts: esHosts.length > 0 ? esHosts : ['localhost:9200'],
-          indexPrefix: options.elasticsearchIndexPrefix ?? null,
-          indexSuffix: options.elasticsearchIndexSuffix ?? null,
-        }
-      : null,
     hec: hecUrl
       ? {
           url: hecUrl,
@@ -182,26 +247,35 @@ export function resolveCliConfig(
           skipCertificateVerification: options.hecSkipCertificateVerification ?? false,
         }
       : null,
-    kafka: kafkaHosts
-      ? {
-          hosts: kafkaHosts,
-          aggregateTopic: options.kafkaAggregateTopic ?? 'dmarc_aggregate',
-          forensicTopic:
-            options.kafkaForensic_topic ??
-            options.kafkaForensicTopic ??
-            options.kafkaFailureTopic ??
-            'dmarc_forensic',
-          smtpTlsTopic: options.kafkaSmtpTlsTopic ?? 'dmarc_smtp_tls',
-          registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
-          rawMailTopic: options.kafkaRawMailTopic ?? 'raw-mail',
-          publishRawMail: options.publishRawMail ?? false,
-        }
-      : null,
-    save: {
-      aggregate: options.saveAggregate ?? false,
-      forensic: options.saveForensic ?? options.saveFailure ?? false,
-      smtpTls: options.saveSmtpTls ?? false,
+    sinks: {
+      stdout: !(options.silent ?? false),
+      outputDir: options.output ?? env.PARSEDMARC_OUTPUT ?? null,
+      kafka:
+        kafkaHosts && !options.publishRawMail
+          ? {
+              hosts: kafkaHosts,
+              aggregateTopic: options.kafkaAggregateTopic ?? 'dmarc_aggregate',
+              forensicTopic:
+                options.kafkaForensic_topic ??
+                options.kafkaForensicTopic ??
+                options.kafkaFailureTopic ??
+                'dmarc_forensic',
+              smtpTlsTopic: options.kafkaSmtpTlsTopic ?? 'dmarc_smtp_tls',
+              registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
+            }
+          : null,
+      elasticsearch: esHosts ? searchSinkCandidate(esHosts, options, env, save) : null,
+      opensearch: null,
     },
+    rawMail:
+      kafkaHosts && options.publishRawMail
+        ? {
+            hosts: kafkaHosts,
+            registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
+            topic: options.kafkaRawMailTopic ?? 'raw-mail',
+          }
+        : null,
+    save,
     outgoing: outgoingHost
       ? {
           host: outgoingHost,
@@ -221,7 +295,9 @@ export function resolveCliConfig(
   const result = cliConfigSchema.safeParse(candidate);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ConfigError(`invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const path = issue.path.join('.');
+    const where = settingNames[path.replace(/\.\d+$/, '')] ?? (path || '(root)');
+    throw new ConfigError(`invalid configuration at ${where}: ${issue.message}`);
   }
   const config = result.data;
   if (config.filePaths.length === 0 && !config.imap) {

@@ -1,6 +1,6 @@
 /**
  * The CLI's mailbox mode (-H): reads the IMAP reports folder in batches through @parsedmarc-ts/mailbox,
- * parses and enriches each message like a file, writes the results to the sinks, flushes every sink (fsync)
+ * runs each batch through the embedded pipeline like files, flushes every sink (durably)
  * and only then moves the batch to <archive>/Aggregate|Forensic|SMTP-TLS|Invalid, or deletes it with -d.
  * --test changes nothing on the server (the folder is even selected read-only). With --watch it IDLEs on the
  * reports folder afterwards and reconnects with backoff when the server goes away, until SIGINT/SIGTERM.
@@ -25,23 +25,15 @@ import {
   type Disposition,
   type IngestStats,
   type MailMessage,
-  type ReportKind,
 } from '@parsedmarc-ts/mailbox';
-import { parseReports, type ParseError, type ParseLimits, type ParseOutcome } from '@parsedmarc-ts/parser';
+import { bytesInput, type EmbeddedPipeline } from '@parsedmarc-ts/pipeline';
 import type { CliConfig } from './config.js';
-import type { EnrichFn } from './pipeline.js';
-import type { ResultSink } from './sinks.js';
 
 export type ImapConfig = NonNullable<CliConfig['imap']>;
 
 export interface MailboxRunOptions {
-  sinks: ResultSink[];
-  enrich?: EnrichFn;
-  limits?: Partial<ParseLimits>;
-  convertOutlookMsg?: (msg: Uint8Array) => Promise<Uint8Array>;
-  /** Reports enriched ahead of the writer (at most 20,000 records in flight whatever this is). */
-  window?: number;
-  onError(source: string, error: ParseError): void;
+  /** The run's pipeline (shared with the file inputs: one duplicate check, one set of sinks). */
+  pipeline: EmbeddedPipeline;
   /** One-line notices (reconnects, the summary, a fatal mailbox error). */
   log(line: string): void;
   /** A progress line on this stream when it is a terminal and `enabled`. */
@@ -60,98 +52,25 @@ export interface MailboxRunStats {
   messages: number;
   reports: number;
   records: number;
-  /** Parse errors plus, when the run stopped on a mailbox error, one for that. */
+  /** Parse errors and refused results in the mailbox, plus the fatal mailbox error if the run stopped on one. */
   failures: number;
+  /** 1 when the run stopped on a mailbox (or output) error, else 0. */
+  fatal: number;
   moved: Record<string, number>;
   deleted: number;
 }
 
-type MessageOutcome = ParseOutcome & { messageIndex: number };
-
-/** What an outcome costs while it waits in the enrichment window: its records (a huge report's part is big). */
-const weightOf = (outcome: ParseOutcome): number =>
-  outcome.ok && outcome.parsed.report_type === 'aggregate'
-    ? Math.max(1, outcome.parsed.report.records.length)
-    : 1;
-
-/**
- * Enriches outcomes with a bounded window in flight (items and records), yielding them in input order, so
- * DNS lookups of consecutive reports overlap while memory stays flat. Errors are rethrown in order.
- */
-async function* enrichedInOrder(
-  outcomes: AsyncIterable<MessageOutcome>,
-  enrich: (outcome: MessageOutcome) => Promise<MessageOutcome>,
-  maxItems: number,
-  maxRecords: number,
-): AsyncGenerator<MessageOutcome> {
-  const pending: { promise: Promise<MessageOutcome>; weight: number }[] = [];
-  let weight = 0;
-  for await (const outcome of outcomes) {
-    const promise = enrich(outcome);
-    // No unhandled rejection while it waits its turn: it is awaited (and rethrown) below.
-    promise.catch(() => undefined);
-    pending.push({ promise, weight: weightOf(outcome) });
-    weight += weightOf(outcome);
-    while (pending.length > 0 && (pending.length >= maxItems || weight > maxRecords)) {
-      const next = pending.shift()!;
-      weight -= next.weight;
-      yield await next.promise;
-    }
-  }
-  while (pending.length > 0) yield await pending.shift()!.promise;
-}
-
-/** Parses, enriches and writes one batch; tells where each message goes. */
-class SinkBatchHandler implements BatchHandler {
-  reports = 0;
-  records = 0;
-  failures = 0;
-
-  constructor(
-    private readonly options: MailboxRunOptions,
-    private readonly clearProgress: () => void,
-  ) {}
-
-  private async *outcomes(messages: readonly MailMessage[]): AsyncGenerator<MessageOutcome> {
-    for (const [messageIndex, message] of messages.entries()) {
-      for await (const outcome of parseReports(message.bytes, {
-        source: message.source,
-        limits: this.options.limits,
-        convertOutlookMsg: this.options.convertOutlookMsg,
-      })) {
-        yield { ...outcome, messageIndex };
-      }
-    }
-  }
+/** Runs each batch through the pipeline and tells where each message goes; commit = a durable flush. */
+class PipelineBatchHandler implements BatchHandler {
+  constructor(private readonly pipeline: EmbeddedPipeline) {}
 
   async process(messages: readonly MailMessage[]): Promise<Disposition[]> {
-    const kinds: ReportKind[][] = messages.map(() => []);
-    const enrich = this.options.enrich;
-    const enriched = enrichedInOrder(
-      this.outcomes(messages),
-      async (outcome) =>
-        outcome.ok && enrich ? { ...outcome, parsed: await enrich(outcome.parsed) } : outcome,
-      this.options.window ?? 16,
-      20_000,
-    );
-    for await (const outcome of enriched) {
-      if (!outcome.ok) {
-        this.failures += 1;
-        this.clearProgress();
-        this.options.onError(outcome.source, outcome.error);
-        continue;
-      }
-      const { parsed, part } = outcome;
-      if (!part || part.index === 0) kinds[outcome.messageIndex]!.push(parsed.report_type);
-      if (!part || part.isLast) this.reports += 1;
-      if (parsed.report_type === 'aggregate') this.records += parsed.report.records.length;
-      for (const sink of this.options.sinks) await sink.write({ source: outcome.source, parsed, part });
-    }
+    const kinds = await this.pipeline.run(messages.map((m) => bytesInput(m.source, m.bytes)));
     return kinds.map(dispositionOf);
   }
 
   async commit(): Promise<void> {
-    for (const sink of this.options.sinks) await sink.flush();
+    await this.pipeline.flush();
   }
 }
 
@@ -188,7 +107,9 @@ function mailProgress(options: MailboxRunOptions['progress']) {
  * they are logged and counted as a failure. */
 export async function runMailbox(imap: ImapConfig, options: MailboxRunOptions): Promise<MailboxRunStats> {
   const progress = mailProgress(options.progress);
-  const handler = new SinkBatchHandler(options, () => progress.clear());
+  const { pipeline } = options;
+  const handler = new PipelineBatchHandler(pipeline);
+  const before = { ...pipeline.stats };
   let signal = options.signal;
   let removeSignalHandlers = (): void => {};
   if (!signal && imap.watch) {
@@ -224,7 +145,8 @@ export async function runMailbox(imap: ImapConfig, options: MailboxRunOptions): 
       signal,
       limits: options.batchSize ? { maxMessages: options.batchSize } : undefined,
       backoff: options.backoff,
-      onProgress: ({ done, listed }) => progress.update(done, listed, handler.failures),
+      onProgress: ({ done, listed }) =>
+        progress.update(done, listed, pipeline.stats.failures - before.failures),
       onReconnect: ({ attempt, delayMs, error }) => {
         progress.clear();
         options.log(
@@ -244,11 +166,13 @@ export async function runMailbox(imap: ImapConfig, options: MailboxRunOptions): 
     progress.done();
     removeSignalHandlers();
   }
+  const { stats } = pipeline;
   return {
     messages: ingest?.messages ?? 0,
-    reports: handler.reports,
-    records: handler.records,
-    failures: handler.failures + fatal,
+    reports: stats.reports - before.reports,
+    records: stats.records - before.records,
+    failures: stats.failures - before.failures + (stats.refused - before.refused) + fatal,
+    fatal,
     moved: ingest?.moved ?? { Aggregate: 0, Forensic: 0, 'SMTP-TLS': 0, Invalid: 0 },
     deleted: ingest?.deleted ?? 0,
   };

@@ -7,16 +7,16 @@
  * processed and written); 2 for a usage or configuration error.
  */
 import type { Writable } from 'node:stream';
+import { stat } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import type { ParseError } from '@parsedmarc-ts/parser';
+import { convertOutlookMsg } from '@parsedmarc-ts/api';
+import { EmbeddedPipeline, fileInput } from '@parsedmarc-ts/pipeline';
+import { closeSinks, openSinks, SinkError, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
 import { parseArgs } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
-import { stat } from 'node:fs/promises';
-import { convertOutlookMsg } from '@parsedmarc-ts/api';
-import { runFiles } from './pipeline.js';
 import { createProgress } from './progress.js';
-import { OutputDirSink, StdoutJsonSink, type ResultSink } from './sinks.js';
 import { createEnrichStage } from './enrich-stage.js';
 
 export interface MainIo {
@@ -30,7 +30,6 @@ const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stder
 /** Features whose flags are accepted (same meaning as the original) but whose outputs land with later issues. */
 function unavailableFeatures(config: CliConfig): string[] {
   const missing: string[] = [];
-  if (config.elasticsearch) missing.push('Elasticsearch (-E)');
   if (config.hec) missing.push('Splunk HEC (--hec)');
   if (config.outgoing) missing.push('emailing results (-O)');
   return missing;
@@ -71,18 +70,28 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
 
-  if (config.kafka?.publishRawMail) {
+  if (config.rawMail) {
     const { publishRawMail } = await import('./kafka.js');
-    return (await publishRawMail(config.kafka, files, warn)) + failures > 0 ? 1 : 0;
+    return (await publishRawMail(config.rawMail, files, warn)) + failures > 0 ? 1 : 0;
+  }
+  const { sinks: sinksConfig, save } = config;
+  const searchSelected = save.aggregate || save.forensic || save.smtpTls;
+  if (sinksConfig.elasticsearch && !searchSelected) {
+    warn(
+      '-E given without --save-aggregate, --save-forensic or --save-smtp-tls: nothing is sent to Elasticsearch',
+    );
   }
 
-  const sinks: ResultSink[] = [];
-  if (config.kafka) {
-    const { KafkaSink } = await import('./kafka.js');
-    sinks.push(await KafkaSink.open(config.kafka));
+  let sinks: ResultSink[];
+  try {
+    sinks = await openSinks(sinksConfig, { stdout: io.stdout, warn });
+  } catch (error) {
+    // A bad sink setting, refused credentials or a server that cannot be reached at start: nothing was
+    // written yet, so this is a configuration problem of the run (exit 2).
+    if (!SinkError.is(error)) throw error;
+    warn(error.describe());
+    return 2;
   }
-  if (!config.silent) sinks.push(new StdoutJsonSink(io.stdout));
-  if (config.outputDir) sinks.push(new OutputDirSink(config.outputDir));
 
   const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
   let enrichStage;
@@ -93,36 +102,56 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   } catch (error) {
     // A bad --ip-db or --sender-map file: a configuration error, named by the enrichment library.
     warn((error as Error).message);
+    await closeSinks(sinks).catch(() => undefined);
     return 2;
   }
+  const pipeline = new EmbeddedPipeline({
+    sinks,
+    enrich: enrichStage.enrich,
+    convertOutlookMsg,
+    onError: (source: string, error: ParseError) => {
+      progress.clear();
+      warn(`${source}: ${error.code}: ${error.message}`);
+    },
+    onRefused: (refusal: SinkRefusal) => {
+      progress.clear();
+      warn(`${refusal.source}: ${refusal.sink} refused it: ${refusal.code}: ${refusal.reason}`);
+    },
+  });
+  let fatal = 0;
   try {
-    const stats = await runFiles(files, {
-      sinks,
-      enrich: enrichStage.enrich,
-      convertOutlookMsg,
-      onError: (source: string, error: ParseError) => {
-        progress.clear();
-        warn(`${source}: ${error.code}: ${error.message}`);
-      },
-      onProgress: (event) => progress.update(event),
-    });
-    failures += stats.failures;
+    await pipeline.run(files.map(fileInput), (filesDone) =>
+      progress.update({ filesDone, reports: pipeline.stats.reports, failures: pipeline.stats.failures }),
+    );
+    await pipeline.flush();
     if (config.imap && mailbox) {
       const mail = await mailbox.runMailbox(config.imap, {
-        sinks,
-        enrich: enrichStage.enrich,
-        convertOutlookMsg,
-        onError: (source: string, error: ParseError) => warn(`${source}: ${error.code}: ${error.message}`),
+        pipeline,
         log: warn,
         progress: { stream: io.stderr, enabled: config.progress && !config.silent },
       });
-      failures += mail.failures;
+      failures += mail.fatal;
     }
+  } catch (error) {
+    // A sink that kept failing past its retry budget (a search server away for minutes): what was
+    // flushed before is kept; a mailbox leaves the unflushed messages in place for the next run.
+    if (!SinkError.is(error)) throw error;
+    progress.clear();
+    warn(error.describe());
+    fatal = 1;
   } finally {
     progress.done();
     await enrichStage.close();
-    for (const sink of sinks) await sink.close();
   }
+  try {
+    // Also after a failure: closing writes what the formats need (the JSON arrays' closing brackets).
+    await closeSinks(sinks);
+  } catch (error) {
+    if (!SinkError.is(error)) throw error;
+    warn(error.describe());
+    fatal = 1;
+  }
+  failures += pipeline.stats.failures + pipeline.stats.refused + fatal;
   return failures > 0 ? 1 : 0;
 }
 

@@ -14,3 +14,54 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 report-parse: reportParse
 enrich: enrich
 {{- end -}}
+
+{{/* The sink services: name → values key (Deployments, see deployment-sinks.yaml). */}}
+{{- define "pipeline.sinks" -}}
+sink-elastic: sinkElastic
+{{- end -}}
+
+{{/*
+  Per sink service: its secret files (env pointing at them, mounts, volumes). Secrets are mounted as files
+  and read through <NAME>_FILE, never put in the environment.
+*/}}
+{{- define "pipeline.sink-elastic.env" -}}
+{{- $es := .Values.sinkElastic.elasticsearch }}
+{{- if and $es.existingSecret $es.user }}
+- name: ELASTICSEARCH_PASSWORD_FILE
+  value: /var/run/secrets/parsedmarc/elasticsearch/{{ $es.passwordKey }}
+{{- end }}
+{{- if and $es.existingSecret $es.apiKeyKey }}
+- name: ELASTICSEARCH_API_KEY_FILE
+  value: /var/run/secrets/parsedmarc/elasticsearch/{{ $es.apiKeyKey }}
+{{- end }}
+{{- if $es.caSecret }}
+- name: ELASTICSEARCH_CA_FILE
+  value: /var/run/secrets/parsedmarc/elasticsearch-ca/{{ $es.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-elastic.volumeMounts" -}}
+{{- $es := .Values.sinkElastic.elasticsearch }}
+{{- if $es.existingSecret }}
+- name: elasticsearch-secret
+  mountPath: /var/run/secrets/parsedmarc/elasticsearch
+  readOnly: true
+{{- end }}
+{{- if $es.caSecret }}
+- name: elasticsearch-ca
+  mountPath: /var/run/secrets/parsedmarc/elasticsearch-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-elastic.volumes" -}}
+{{- $es := .Values.sinkElastic.elasticsearch }}
+{{- if $es.existingSecret }}
+- name: elasticsearch-secret
+  secret: { secretName: {{ $es.existingSecret }} }
+{{- end }}
+{{- if $es.caSecret }}
+- name: elasticsearch-ca
+  secret: { secretName: {{ $es.caSecret }} }
+{{- end }}
+{{- end -}}

@@ -1,7 +1,7 @@
 // The Node.js API of parsedmarc-ts: the seed's documented functions (camelCase) and the pieces the CLI is
 // built from. Pure functions come from the parser/output libraries; this package adds file and DNS I/O.
 export * from './seed-api.js';
-export * from './sinks.js';
+export { OutputDirSink, StdoutJsonSink, type ResultItem, type ResultSink } from '@parsedmarc-ts/sinks';
 export {
   // exceptions
   ParseError,

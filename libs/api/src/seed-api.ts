@@ -17,7 +17,7 @@ import {
   type ParseResults,
 } from '@parsedmarc-ts/parser';
 import { convertOutlookMsg } from './msgconvert.js';
-import { OutputDirSink } from './sinks.js';
+import { OutputDirSink } from '@parsedmarc-ts/sinks';
 
 export interface ParseApiOptions {
   /** Nameservers ("ip" or "ip:port"); Cloudflare's by default. */

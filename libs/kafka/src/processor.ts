@@ -69,7 +69,8 @@ export interface ProcessorOptions {
   sessionTimeoutMs?: number;
 }
 
-function toInput(topic: string, partition: number, message: KafkaMessage): InputMessage {
+/** A fetched Kafka message as the work loops see it (headers as strings). */
+export function inputMessageOf(topic: string, partition: number, message: KafkaMessage): InputMessage {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
@@ -213,7 +214,7 @@ export class TransactionalProcessor {
           if (this.stopping || !isRunning() || isStale()) return;
           const chunk = batch.messages
             .slice(i, i + chunkSize)
-            .map((m) => toInput(batch.topic, batch.partition, m));
+            .map((m) => inputMessageOf(batch.topic, batch.partition, m));
           // Keep the group session alive through long transforms and backoff waits; once the partition
           // was taken away (rebalance) or the consumer stops, leave the chunk uncommitted: its new owner
           // (or this consumer after a restart) takes it from the last committed offset.

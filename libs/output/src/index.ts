@@ -1,3 +1,4 @@
 export * from './csv.js';
 export * from './json.js';
 export * from './zip.js';
+export * from './search/index.js';

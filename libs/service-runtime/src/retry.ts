@@ -40,15 +40,23 @@ export async function retryWithBackoff<T>(
     onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
     signal?: AbortSignal;
     maxAttempts?: number;
+    /** Give up (throw the last error) rather than sleep past this many ms after the first attempt. */
+    maxElapsedMs?: number;
   },
 ): Promise<T> {
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
       const last = options.maxAttempts !== undefined && attempt + 1 >= options.maxAttempts;
       if (!options.isRetriable(error) || options.signal?.aborted || last) throw error;
-      const delay = backoffDelay(attempt, options);
+      let delay = backoffDelay(attempt, options);
+      if (options.maxElapsedMs !== undefined) {
+        const left = options.maxElapsedMs - (Date.now() - started);
+        if (left <= 0) throw error;
+        delay = Math.min(delay, left);
+      }
       options.onRetry?.(error, attempt, delay);
       await sleep(delay, options.signal);
       if (options.signal?.aborted) throw error;

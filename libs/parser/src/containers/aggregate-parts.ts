@@ -48,6 +48,7 @@ export async function* aggregateReportParts(
     options,
   );
   let index = 0;
+  let firstRecord = 0;
   const headerOrFail = (): AggregateReportHeader => {
     if (header === null)
       throw new InvalidAggregateReport('aggregate report records came before its header', {
@@ -59,10 +60,10 @@ export async function* aggregateReportParts(
     parser.writeBytes(chunk);
     // A full part is known not to be the last once another record follows it.
     while (full.length > 1 || (full.length === 1 && filling.length > 0)) {
-      yield {
-        report: aggregateReportOf(headerOrFail(), full.shift()!),
-        part: { index: index++, isLast: false },
-      };
+      const report = aggregateReportOf(headerOrFail(), full.shift()!);
+      yield { report, part: { index: index++, isLast: false, firstRecord } };
+      // Counted in the report's records, after any split of a multi-day record into UTC days.
+      firstRecord += report.records.length;
     }
   }
   parser.end();
@@ -74,9 +75,8 @@ export async function* aggregateReportParts(
   }
   for (const [i, records] of rest.entries()) {
     const isLast = i === rest.length - 1;
-    yield {
-      report: aggregateReportOf(headerOrFail(), records, isLast ? lateProblems : []),
-      part: { index: index++, isLast },
-    };
+    const report = aggregateReportOf(headerOrFail(), records, isLast ? lateProblems : []);
+    yield { report, part: { index: index++, isLast, firstRecord } };
+    firstRecord += report.records.length;
   }
 }

@@ -39,6 +39,8 @@ export type OutcomeSource = string;
 export interface ReportPart {
   index: number;
   isLast: boolean;
+  /** Position of this part's first record in the whole report (stable ids per record need it). */
+  firstRecord: number;
 }
 
 export type ParseOutcome =

@@ -1,8 +1,7 @@
 /**
- * Where results go in the embedded CLI: stdout (the combined JSON) and the -o folder (JSON, CSV, samples).
- * Sinks receive results in input order, aggregate reports possibly in parts (huge reports), and write them
- * incrementally so memory stays bounded. `flush` makes everything written so far durable (fsync), which
- * the IMAP ingest waits for before it moves or deletes a message.
+ * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv and samples/<subject>.eml,
+ * written incrementally (bounded memory for huge reports) and appended to like the original does when the
+ * files exist already. flush() fsyncs every file.
  */
 import {
   closeSync,
@@ -16,87 +15,20 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import type { ParsedReport, ReportPart } from '@parsedmarc-ts/parser';
+import type { ParsedReport } from '@parsedmarc-ts/parser';
 import {
   aggregateCsvHeader,
   aggregateCsvLines,
   forensicCsvHeader,
   forensicCsvLines,
-  indentedJson,
   JsonArrayWriter,
   sampleFileNames,
   smtpTlsCsvHeader,
   smtpTlsCsvLines,
 } from '@parsedmarc-ts/output';
 
-export interface ResultItem {
-  source: string;
-  parsed: ParsedReport;
-  part?: ReportPart;
-}
-
-export interface ResultSink {
-  write(item: ResultItem): Promise<void>;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
-
-const isFirstPart = (item: ResultItem): boolean => !item.part || item.part.index === 0;
-const isLastPart = (item: ResultItem): boolean => !item.part || item.part.isLast;
-
-/** Buffers text and writes it to a stream with backpressure. */
-class StreamText {
-  private pending: string[] = [];
-  constructor(private readonly stream: Writable) {}
-  add = (chunk: string): void => {
-    this.pending.push(chunk);
-  };
-  async drain(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = this.pending.join('');
-    this.pending = [];
-    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
-  }
-}
-
-/**
- * The combined results on stdout: {"aggregate_reports": [...], "forensic_reports": [...], "smtp_tls_reports": [...]},
- * the same document the original prints. Aggregate reports stream; the (small) forensic and SMTP TLS
- * reports are kept until the end because their keys come after.
- */
-export class StdoutJsonSink implements ResultSink {
-  private readonly text: StreamText;
-  private readonly aggregates: JsonArrayWriter;
-  private readonly forensic: unknown[] = [];
-  private readonly smtpTls: unknown[] = [];
-
-  constructor(stream: Writable) {
-    this.text = new StreamText(stream);
-    this.text.add('{\n  "aggregate_reports": ');
-    this.aggregates = new JsonArrayWriter(this.text.add, 2);
-  }
-
-  async write(item: ResultItem): Promise<void> {
-    const { parsed } = item;
-    if (parsed.report_type === 'aggregate') {
-      this.aggregates.addAggregatePart(parsed.report, isFirstPart(item), isLastPart(item));
-      await this.text.drain();
-    } else if (parsed.report_type === 'forensic') this.forensic.push(parsed.report);
-    else this.smtpTls.push(parsed.report);
-  }
-
-  async flush(): Promise<void> {
-    await this.text.drain();
-  }
-
-  async close(): Promise<void> {
-    this.aggregates.close();
-    this.text.add(`,\n  "forensic_reports": ${indentedJson(this.forensic, 2)}`);
-    this.text.add(`,\n  "smtp_tls_reports": ${indentedJson(this.smtpTls, 2)}\n}\n`);
-    await this.text.drain();
-  }
-}
+import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
+import { SinkError } from './errors.js';
 
 /** A file written with synchronous appends (simple, ordered, and fsync-able for durability). */
 class AppendFile {
@@ -177,7 +109,12 @@ function openJsonArray(path: string): { file: AppendFile; writer: JsonArrayWrite
     try {
       const head = Buffer.alloc(1);
       readSync(fd, head, 0, 1, 0);
-      if (head[0] !== 0x5b) throw new Error(`${path} is not a JSON array written by parsedmarc`);
+      if (head[0] !== 0x5b) {
+        throw new SinkError('INVALID_SINK_CONFIG', `${path} is not a JSON array written by parsedmarc`, {
+          sink: 'output-dir',
+          target: path,
+        });
+      }
       // Elements of the top-level array end with a line "  }" (their own lines are indented deeper, and
       // strings hold no raw newline), followed by "," (another element), a newline, or the end.
       const elementEnd = lastMatchEnd(
@@ -217,10 +154,15 @@ function openCsv(path: string, header: string): AppendFile {
   return file;
 }
 
-/**
- * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv and samples/<subject>.eml,
- * appended to like the original does when the files exist already.
- */
+const unwritable = (dir: string, error: unknown): SinkError =>
+  new SinkError(
+    'OUTPUT_UNWRITABLE',
+    `cannot write: ${(error as Error).message}`,
+    { sink: 'output-dir', target: dir },
+    { cause: error },
+  );
+
+/** The -o folder (see the top of this file). */
 export class OutputDirSink implements ResultSink {
   private readonly files: AppendFile[] = [];
   private readonly jsonFiles: AppendFile[] = [];
@@ -228,21 +170,32 @@ export class OutputDirSink implements ResultSink {
   private readonly csv: Record<ParsedReport['report_type'], AppendFile>;
   private readonly samplesDir: string;
 
+  readonly name = 'output-dir';
+
   constructor(readonly dir: string) {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
-    mkdirSync(dir, { recursive: true });
-    this.samplesDir = join(dir, 'samples');
-    const aggregate = openJsonArray(join(dir, 'aggregate.json'));
-    const forensic = openJsonArray(join(dir, 'forensic.json'));
-    const smtpTls = openJsonArray(join(dir, 'smtp_tls.json'));
-    this.json = { aggregate: aggregate.writer, forensic: forensic.writer, smtp_tls: smtpTls.writer };
-    this.csv = {
-      aggregate: openCsv(join(dir, 'aggregate.csv'), aggregateCsvHeader()),
-      forensic: openCsv(join(dir, 'forensic.csv'), forensicCsvHeader()),
-      smtp_tls: openCsv(join(dir, 'smtp_tls.csv'), smtpTlsCsvHeader()),
-    };
-    this.jsonFiles.push(aggregate.file, forensic.file, smtpTls.file);
-    this.files.push(...this.jsonFiles, ...Object.values(this.csv));
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      throw new SinkError('INVALID_SINK_CONFIG', `${dir} is not a directory`, {
+        sink: this.name,
+        target: dir,
+      });
+    }
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.samplesDir = join(dir, 'samples');
+      const aggregate = openJsonArray(join(dir, 'aggregate.json'));
+      const forensic = openJsonArray(join(dir, 'forensic.json'));
+      const smtpTls = openJsonArray(join(dir, 'smtp_tls.json'));
+      this.json = { aggregate: aggregate.writer, forensic: forensic.writer, smtp_tls: smtpTls.writer };
+      this.csv = {
+        aggregate: openCsv(join(dir, 'aggregate.csv'), aggregateCsvHeader()),
+        forensic: openCsv(join(dir, 'forensic.csv'), forensicCsvHeader()),
+        smtp_tls: openCsv(join(dir, 'smtp_tls.csv'), smtpTlsCsvHeader()),
+      };
+      this.jsonFiles.push(aggregate.file, forensic.file, smtpTls.file);
+      this.files.push(...this.jsonFiles, ...Object.values(this.csv));
+    } catch (error) {
+      throw SinkError.is(error) ? error : unwritable(dir, error);
+    }
   }
 
   async write(item: ResultItem): Promise<void> {
@@ -279,8 +232,13 @@ export class OutputDirSink implements ResultSink {
     file.close();
   }
 
-  async flush(): Promise<void> {
-    for (const file of this.files) file.sync();
+  async flush(): Promise<SinkRefusal[]> {
+    try {
+      for (const file of this.files) file.sync();
+    } catch (error) {
+      throw unwritable(this.dir, error);
+    }
+    return [];
   }
 
   async close(): Promise<void> {

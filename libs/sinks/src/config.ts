@@ -1,0 +1,126 @@
+/**
+ * The validated settings of every sink: one schema, composed into the CLI's configuration and read by the
+ * sink services. The registry (registry.ts) builds a sink for each section that is set. Adding a sink
+ * means a section here, an entry in the registry, and the flags or variables that fill it.
+ */
+import { z } from 'zod';
+
+/** Which report types a search or event sink receives (the original's --save-* flags). */
+export const saveSchema = z.object({ aggregate: z.boolean(), forensic: z.boolean(), smtpTls: z.boolean() });
+export type SaveSelection = z.infer<typeof saveSchema>;
+
+export const kafkaSinkConfigSchema = z.object({
+  hosts: z.array(z.string().min(1)).min(1),
+  aggregateTopic: z.string().min(1),
+  forensicTopic: z.string().min(1),
+  smtpTlsTopic: z.string().min(1),
+  registryUrl: z.url({
+    error:
+      '--schema-registry (or PARSEDMARC_SCHEMA_REGISTRY_URL) must be the URL of a Confluent-API schema registry; Kafka topics carry Avro',
+  }),
+});
+export type KafkaSinkConfig = z.infer<typeof kafkaSinkConfigSchema>;
+
+/** Brokers as given to the original ("host", "host:port"); Kafka's default port when none. */
+export const kafkaBrokers = (hosts: readonly string[]): string[] =>
+  hosts.map((h) => (/:\d+$/.test(h) ? h : `${h}:9092`));
+
+/** "host", "host:port" or a URL, as the original takes them; normalized to a URL (http, port 9200 when none). */
+export const searchHostSchema = z
+  .string()
+  .min(1)
+  .transform((value, ctx) => {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not a host, host:port or URL: ${value}` });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `only http and https are supported: ${value}` });
+      return z.NEVER;
+    }
+    if (url.username || url.password) {
+      // Credentials in a URL end up in logs and process lists; they have options of their own.
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give the user and password with their own options, not in the URL',
+      });
+      return z.NEVER;
+    }
+    if (!url.port && !/^[a-z]+:\/\/[^/]+:\d+/i.test(withScheme)) url.port = '9200';
+    return url.origin + url.pathname.replace(/\/+$/, '');
+  });
+
+/** Elasticsearch 8.x or OpenSearch 2.x/3.x (told apart from the server's answer). */
+export const searchSinkConfigSchema = z
+  .object({
+    hosts: z.array(searchHostSchema).min(1),
+    user: z.string().min(1).nullable(),
+    password: z.string().nullable(),
+    apiKey: z.string().min(1).nullable(),
+    /** PEM file of the CA that signed the server's certificate. */
+    caFile: z.string().min(1).nullable(),
+    skipCertificateVerification: z.boolean(),
+    /** Seconds one request may take before it is abandoned and retried. */
+    timeoutSeconds: z.number().positive().max(3600),
+    indexPrefix: z.string().nullable(),
+    indexSuffix: z.string().nullable(),
+    monthlyIndexes: z.boolean(),
+    /** The forensic index family: the seed's word, or RFC 9991's as the newer original writes it. */
+    forensicIndexBase: z.enum(['dmarc_forensic', 'dmarc_failure']),
+    numberOfShards: z.number().int().min(1).max(1024),
+    numberOfReplicas: z.number().int().min(0).max(64),
+    save: saveSchema,
+    /** Documents per bulk request, and its size in bytes (a single bigger document is refused). */
+    bulkDocuments: z.number().int().min(1).max(100_000),
+    bulkBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024),
+    /** How long transient failures (server away, 429, 5xx) are retried before the sink gives up. */
+    retryBudgetSeconds: z.number().min(0).max(86_400),
+    /**
+     * How long the first connection is retried: short for a command (a typo in the host should not hang
+     * it for minutes), long for a service starting beside its server.
+     */
+    connectRetrySeconds: z.number().min(0).max(86_400),
+  })
+  .refine((c) => !(c.user !== null && c.apiKey !== null), {
+    message: 'give either a user and password or an API key, not both',
+  })
+  .refine((c) => c.password === null || c.user !== null, { message: 'a password needs a user' });
+export type SearchSinkConfig = z.infer<typeof searchSinkConfigSchema>;
+
+export const searchSinkDefaults = {
+  user: null,
+  password: null,
+  apiKey: null,
+  caFile: null,
+  skipCertificateVerification: false,
+  timeoutSeconds: 60,
+  indexPrefix: null,
+  indexSuffix: null,
+  monthlyIndexes: false,
+  forensicIndexBase: 'dmarc_forensic',
+  numberOfShards: 1,
+  numberOfReplicas: 0,
+  bulkDocuments: 2000,
+  bulkBytes: 8 * 1024 * 1024,
+  retryBudgetSeconds: 300,
+  connectRetrySeconds: 10,
+} as const satisfies Partial<SearchSinkConfig>;
+
+export const sinksConfigSchema = z.object({
+  /** The combined JSON on stdout (off with -s). */
+  stdout: z.boolean(),
+  /** The -o folder. */
+  outputDir: z.string().min(1).nullable(),
+  kafka: kafkaSinkConfigSchema.nullable(),
+  elasticsearch: searchSinkConfigSchema.nullable(),
+  opensearch: searchSinkConfigSchema.nullable(),
+});
+export type SinksConfig = z.infer<typeof sinksConfigSchema>;

@@ -1,0 +1,77 @@
+/**
+ * Errors of the sinks. Each carries a stable code, whether retrying may help, and context naming the sink
+ * and its target (a host, a folder; never a credential), so the CLI prints one clear line and a service
+ * decides between backing off, dead-lettering and stopping from the error itself.
+ */
+
+export const sinkErrorCodes = [
+  /** A sink setting is wrong (a malformed URL, a folder that is a file): a configuration error, exit 2. */
+  'INVALID_SINK_CONFIG',
+  /** The target could not be reached (connection refused, DNS, TLS, timeout) within the retry budget. */
+  'SINK_UNREACHABLE',
+  /** The target answered, but kept failing transiently (429, 5xx) until the retry budget was spent. */
+  'SINK_UNAVAILABLE',
+  /** The target refused our credentials (401) or the permission (403). */
+  'SINK_AUTH_FAILED',
+  /** The target refused a setup request (an index template, a topic) for good. */
+  'SINK_SETUP_REFUSED',
+  /** The target is not what the sink speaks to (e.g. not Elasticsearch or OpenSearch). */
+  'SINK_INCOMPATIBLE',
+  /** Writing to a local file failed (disk full, permissions). */
+  'OUTPUT_UNWRITABLE',
+] as const;
+
+export type SinkErrorCode = (typeof sinkErrorCodes)[number];
+
+export interface SinkErrorContext {
+  /** The sink's name. */
+  sink: string;
+  /** What it talks to: "http://es1:9200", "./output". Never a credential. */
+  target?: string;
+  /** An HTTP status, when there was one. */
+  status?: number;
+  [key: string]: unknown;
+}
+
+const brand = Symbol.for('parsedmarc-ts.SinkError');
+
+const retriableCodes: ReadonlySet<SinkErrorCode> = new Set(['SINK_UNREACHABLE', 'SINK_UNAVAILABLE']);
+
+export class SinkError extends Error {
+  readonly code: SinkErrorCode;
+  readonly context: SinkErrorContext;
+  /** Whether writing the same items again later may succeed (the target away or overloaded). */
+  readonly retriable: boolean;
+  /** A bad setting rather than a fault of the moment: the CLI exits 2 on it. */
+  readonly isConfiguration: boolean;
+  readonly [brand] = true;
+
+  constructor(
+    code: SinkErrorCode,
+    message: string,
+    context: SinkErrorContext,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SinkError';
+    this.code = code;
+    this.context = context;
+    this.retriable = retriableCodes.has(code);
+    this.isConfiguration = code === 'INVALID_SINK_CONFIG' || code === 'SINK_AUTH_FAILED';
+  }
+
+  /** Brand check that survives duplicated module copies (unlike instanceof). */
+  static is(value: unknown): value is SinkError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+
+  /** One line for stderr and logs: "<sink> (<target>): <CODE>: <message>". */
+  describe(): string {
+    const where = this.context.target ? `${this.context.sink} (${this.context.target})` : this.context.sink;
+    return `${where}: ${this.code}: ${this.message}`;
+  }
+
+  toJSON(): { code: SinkErrorCode; message: string; retriable: boolean; context: SinkErrorContext } {
+    return { code: this.code, message: this.message, retriable: this.retriable, context: this.context };
+  }
+}

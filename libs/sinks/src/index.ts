@@ -1,0 +1,17 @@
+export { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
+export { SinkError, sinkErrorCodes, type SinkErrorCode, type SinkErrorContext } from './errors.js';
+export {
+  kafkaBrokers,
+  kafkaSinkConfigSchema,
+  saveSchema,
+  searchSinkConfigSchema,
+  searchSinkDefaults,
+  sinksConfigSchema,
+  type KafkaSinkConfig,
+  type SaveSelection,
+  type SearchSinkConfig,
+  type SinksConfig,
+} from './config.js';
+export { closeSinks, openSinks, type SinkContext } from './registry.js';
+export { OutputDirSink } from './files.js';
+export { StdoutJsonSink } from './stdout.js';

@@ -1,0 +1,84 @@
+/**
+ * The one place sinks are built: from the validated SinksConfig, in a fixed order (Kafka, stdout, the -o
+ * folder, the search servers), each only when its section is set. The embedded CLI and the sink services
+ * both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
+ * plain parse starts fast.
+ */
+import type { Writable } from 'node:stream';
+import type { SinksConfig } from './config.js';
+import type { ResultSink } from './contract.js';
+import { OutputDirSink } from './files.js';
+import { StdoutJsonSink } from './stdout.js';
+
+export interface SinkContext {
+  /** Where the stdout sink writes (default process.stdout). */
+  stdout?: Writable;
+  /** One-line notices (a server that is reached in clear, a sink that will receive nothing). */
+  warn(line: string): void;
+  /** Kafka client id, Elasticsearch user agent... (default "parsedmarc-cli"). */
+  clientId?: string;
+}
+
+type SinkKey = keyof SinksConfig;
+
+interface SinkDefinition<K extends SinkKey> {
+  key: K;
+  open(settings: Exclude<SinksConfig[K], null | false>, context: SinkContext): Promise<ResultSink>;
+}
+
+const define = <K extends SinkKey>(definition: SinkDefinition<K>): SinkDefinition<K> => definition;
+
+const definitions = [
+  define({
+    key: 'kafka',
+    open: async (settings, context) =>
+      (await import('./kafka.js')).KafkaSink.open(settings, context.clientId),
+  }),
+  define({
+    key: 'stdout',
+    open: async (_settings, context) => new StdoutJsonSink(context.stdout ?? process.stdout),
+  }),
+  define({ key: 'outputDir', open: async (dir) => new OutputDirSink(dir) }),
+  define({
+    key: 'elasticsearch',
+    open: async (settings, context) =>
+      (await import('./search/sink.js')).SearchSink.open('elasticsearch', settings, context),
+  }),
+  define({
+    key: 'opensearch',
+    open: async (settings, context) =>
+      (await import('./search/sink.js')).SearchSink.open('opensearch', settings, context),
+  }),
+];
+
+/**
+ * Opens every configured sink. When one cannot be opened, those already open are closed and the error is
+ * thrown (a SinkError: configuration errors have isConfiguration set).
+ */
+export async function openSinks(config: SinksConfig, context: SinkContext): Promise<ResultSink[]> {
+  const sinks: ResultSink[] = [];
+  try {
+    for (const definition of definitions as SinkDefinition<SinkKey>[]) {
+      const settings = config[definition.key];
+      if (settings === null || settings === false) continue;
+      sinks.push(await definition.open(settings as never, context));
+    }
+  } catch (error) {
+    await closeSinks(sinks).catch(() => undefined);
+    throw error;
+  }
+  return sinks;
+}
+
+/** Closes every sink, even when one fails; the first failure is thrown afterwards. */
+export async function closeSinks(sinks: readonly ResultSink[]): Promise<void> {
+  let first: unknown = null;
+  for (const sink of sinks) {
+    try {
+      await sink.close();
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first !== null) throw first;
+}
