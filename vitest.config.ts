@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^@parsedmarc-ts\/mailbox$/, replacement: src('./libs/mailbox/src/index.ts') },
       { find: /^@parsedmarc-ts\/avro$/, replacement: src('./libs/avro/src/index.ts') },
       { find: /^@parsedmarc-ts\/kafka$/, replacement: src('./libs/kafka/src/index.ts') },
+      { find: /^@parsedmarc-ts\/sinks\/service$/, replacement: src('./libs/sinks/src/service/index.ts') },
       { find: /^@parsedmarc-ts\/sinks$/, replacement: src('./libs/sinks/src/index.ts') },
       { find: /^@parsedmarc-ts\/pipeline$/, replacement: src('./libs/pipeline/src/index.ts') },
       { find: /^@parsedmarc-ts\/service-runtime$/, replacement: src('./libs/service-runtime/src/index.ts') },

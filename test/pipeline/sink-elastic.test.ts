@@ -15,15 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin } from 'kafkajs';
 import {
   createKafka,
-  decodeReportMessage,
   ensureTopics,
-  messageSource,
   prefixedTopicNames,
   RegistryCodec,
-  reportTopicKinds,
-  type ReportTopic,
   type TopicNames,
 } from '@parsedmarc-ts/kafka';
+import {
+  decodeReportMessage,
+  messageSource,
+  reportTopicKinds,
+  type ReportTopic,
+} from '@parsedmarc-ts/sinks/service';
 import { openSinks, searchSinkConfigSchema, searchSinkDefaults } from '@parsedmarc-ts/sinks';
 import {
   buildServices,

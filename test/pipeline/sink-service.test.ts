@@ -1,5 +1,5 @@
 /**
- * The sink service runtime (libs/kafka runSinkService) against the real broker and registry, with an
+ * The sink service runtime (libs/sinks runSinkService) against the real broker and registry, with an
  * in-memory stand-in for a real sink (StandInSink below implements libs/sinks' ResultSink): the service
  * runs in this process, so the test can hold a flush, fail it, refuse items, and watch the probes, the
  * committed offsets and the dead-letter topic. Every test has its own topics and consumer group (a unique
@@ -14,17 +14,19 @@ import type { DeadLetter } from '@parsedmarc-ts/avro';
 import {
   createKafka,
   RegistryCodec,
-  decodeReportMessage,
   ensureTopics,
   kafkaSinkServiceEnv,
-  messageSource,
   prefixedTopicNames,
-  runSinkService,
   topicKindOf,
-  type ReportTopicKind,
-  type SinkService,
   type TopicNames,
 } from '@parsedmarc-ts/kafka';
+import {
+  decodeReportMessage,
+  messageSource,
+  runSinkService,
+  type ReportTopicKind,
+  type SinkService,
+} from '@parsedmarc-ts/sinks/service';
 import type { ServiceRuntime } from '@parsedmarc-ts/service-runtime';
 import { SinkError, type ResultItem, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
 import { ensureServers, readTopics, uniquePrefix, type Servers } from './harness.js';

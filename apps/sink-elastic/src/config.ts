@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, env } from '@parsedmarc-ts/service-runtime';
-import { kafkaSinkServiceEnv, type ReportTopic } from '@parsedmarc-ts/kafka';
+import { kafkaSinkServiceEnv } from '@parsedmarc-ts/kafka';
+import { type ReportTopic } from '@parsedmarc-ts/sinks/service';
 import { searchSinkConfigSchema, searchSinkDefaults, type SinksConfig } from '@parsedmarc-ts/sinks';
 
 export const serviceName = 'sink-elastic';

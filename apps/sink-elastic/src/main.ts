@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** sink-elastic service: dmarc_aggregate, dmarc_forensic, dmarc_smtp_tls → Elasticsearch. */
-import { runSinkService } from '@parsedmarc-ts/kafka';
+import { runSinkService } from '@parsedmarc-ts/sinks/service';
 import { openSinks } from '@parsedmarc-ts/sinks';
 import { reportTopicsOf, serviceName, sinkElasticEnv, sinkElasticSecrets, sinksConfigOf } from './config.js';
 

@@ -5,5 +5,4 @@ export * from './topics.js';
 export * from './processor.js';
 export * from './dead-letter.js';
 export * from './publishers.js';
-export * from './sink-consumer.js';
 export * from './service.js';

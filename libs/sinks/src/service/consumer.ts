@@ -23,68 +23,23 @@ import type { Logger } from 'pino';
 import { aggregateFromAvro, forensicFromAvro, smtpTlsFromAvro } from '@parsedmarc-ts/avro';
 import type { ParsedReport, ReportPart } from '@parsedmarc-ts/parser';
 import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
-import { deadLetterMessage } from './dead-letter.js';
-import { isRetriable, PoisonMessageError } from './errors.js';
-import { inputMessageOf, type InputMessage, type OutputMessage } from './processor.js';
-import type { RegistryCodec } from './registry.js';
-import { sizeLimits } from './topics.js';
+import {
+  deadLetterMessage,
+  inputMessageOf,
+  isRetriable,
+  PoisonMessageError,
+  sizeLimits,
+  type InputMessage,
+  type OutputMessage,
+  type RegistryCodec,
+} from '@parsedmarc-ts/kafka';
+import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
+import { SinkError } from '../errors.js';
 
 export type ReportTopicKind = 'dmarc_aggregate' | 'dmarc_forensic' | 'dmarc_smtp_tls';
 
-/*
- * The sink contract, structurally: libs/sinks' ResultItem, SinkRefusal and ResultSink satisfy these types.
- * (libs/sinks depends on this package for its Kafka sink, so this package cannot import it.)
- */
-
-/** One report (or one part of a huge aggregate report) for the sinks. */
-export interface ReportSinkItem {
-  /** "topic[partition]@offset" of the message it came from. */
-  source: string;
-  parsed: ParsedReport;
-  part?: ReportPart;
-}
-
-/** An item a sink refused for good (a mapping conflict, a document too large). */
-export interface ReportSinkRefusal {
-  sink: string;
-  source: string;
-  code: string;
-  reason: string;
-}
-
-/** libs/sinks' ResultSink. */
-export interface ReportSink {
-  readonly name: string;
-  write(item: ReportSinkItem): Promise<void>;
-  flush(): Promise<ReportSinkRefusal[]>;
-  close(): Promise<void>;
-}
-
-/** libs/sinks' SinkError, as far as this consumer needs to know it. */
-export interface SinkFault extends Error {
-  code: string;
-  retriable: boolean;
-  isConfiguration: boolean;
-  context?: { sink?: string; target?: string };
-  describe?(): string;
-}
-
-/** The error as a sink fault (a SinkError of libs/sinks), or null. */
-export function sinkFaultOf(error: unknown): SinkFault | null {
-  const e = error as Partial<SinkFault> | null;
-  return typeof e === 'object' &&
-    e !== null &&
-    e.name === 'SinkError' &&
-    typeof e.code === 'string' &&
-    typeof e.retriable === 'boolean'
-    ? (e as SinkFault)
-    : null;
-}
-
-/** One line naming the sink, its target and the code (SinkError.describe); never a credential. */
-export function describeSinkFault(fault: SinkFault): string {
-  return typeof fault.describe === 'function' ? fault.describe() : `${fault.code}: ${fault.message}`;
-}
+/** The error as a SinkError, or null. */
+const sinkFaultOf = (error: unknown): SinkError | null => (SinkError.is(error) ? error : null);
 
 /** Where a consumed message came from, as a ResultItem's source: "topic[partition]@offset". */
 export const messageSource = (m: Pick<InputMessage, 'topic' | 'partition' | 'offset'>): string =>
@@ -143,7 +98,7 @@ export interface FlushedChunk {
   partition: number;
   /** Messages written, flushed and committed (dead-lettered ones included). */
   messages: number;
-  refusals: readonly ReportSinkRefusal[];
+  refusals: readonly SinkRefusal[];
   deadLetters: readonly OutputMessage[];
   /** Decode + write + flush time. */
   flushMs: number;
@@ -168,7 +123,7 @@ export interface SinkConsumerOptions {
   deadLetterTopic: string;
   /** Names this service in dead letters. */
   stage: string;
-  sinks: readonly ReportSink[];
+  sinks: readonly ResultSink[];
   codec: Pick<RegistryCodec, 'decode' | 'encode'>;
   logger: Logger;
   /** Messages per flush and commit (default 500). */
@@ -208,7 +163,7 @@ interface ChunkContext {
 interface Written {
   /** Messages that could not be decoded (or that a sink's write threw on for a reason of their own). */
   poison: { message: InputMessage; error: unknown }[];
-  refusals: ReportSinkRefusal[];
+  refusals: SinkRefusal[];
 }
 
 export class SinkConsumer {
@@ -394,7 +349,7 @@ export class SinkConsumer {
               delayMs,
               topic: context.topic,
               partition: context.partition,
-              ...(fault ? { sinkFault: describeSinkFault(fault) } : {}),
+              ...(fault ? { sinkFault: fault.describe() } : {}),
             },
             `${what} failed; retrying the uncommitted chunk`,
           );
@@ -410,7 +365,7 @@ export class SinkConsumer {
     const { options } = this;
     const written: Written = { poison: [], refusals: [] };
     for (const message of messages) {
-      let item: ReportSinkItem;
+      let item: ResultItem;
       try {
         const kind = this.kindOf.get(message.topic)!;
         item = {
@@ -459,7 +414,7 @@ export class SinkConsumer {
       );
     }
     const bySource = new Map(messages.map((m) => [messageSource(m), m]));
-    const groups = new Map<string, ReportSinkRefusal[]>();
+    const groups = new Map<string, SinkRefusal[]>();
     for (const refusal of written.refusals) {
       const key = JSON.stringify([refusal.sink, refusal.source, refusal.code]);
       groups.set(key, [...(groups.get(key) ?? []), refusal]);
@@ -517,8 +472,8 @@ export class SinkConsumer {
     }
     const fault = sinkFaultOf(error);
     this.options.logger.error(
-      { err: error, ...(fault ? { sinkFault: describeSinkFault(fault) } : {}) },
-      fault ? `sink failed for good: ${describeSinkFault(fault)}` : 'sink consumer failed for good',
+      { err: error, ...(fault ? { sinkFault: fault.describe() } : {}) },
+      fault ? `sink failed for good: ${fault.describe()}` : 'sink consumer failed for good',
     );
     this.options.hooks?.onFatal?.(error);
   }

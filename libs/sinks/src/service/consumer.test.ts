@@ -12,15 +12,10 @@ import {
   type TopicKind,
   type TopicValues,
 } from '@parsedmarc-ts/avro';
-import {
-  decodeReportMessage,
-  describeSinkFault,
-  messageSource,
-  PoisonMessageError,
-  sinkFaultOf,
-} from './index.js';
+import { PoisonMessageError } from '@parsedmarc-ts/kafka';
+import { decodeReportMessage, messageSource } from './consumer.js';
 
-const samplesDir = fileURLToPath(new URL('../../../test/fixtures/samples', import.meta.url));
+const samplesDir = fileURLToPath(new URL('../../../../test/fixtures/samples', import.meta.url));
 
 /** A codec without a registry: the Avro body after a 5-byte header. */
 const codec = {
@@ -98,21 +93,5 @@ describe('sink consumer', () => {
     );
     expect(error).toBeInstanceOf(PoisonMessageError);
     expect(error).toMatchObject({ code: 'UNDECODABLE_MESSAGE' });
-  });
-
-  it("recognizes libs/sinks' SinkError by its shape", () => {
-    const fault = Object.assign(new Error('503 until the budget was spent'), {
-      name: 'SinkError',
-      code: 'SINK_UNAVAILABLE',
-      retriable: true,
-      isConfiguration: false,
-      context: { sink: 'elasticsearch', target: 'http://es:9200' },
-      describe: () => 'elasticsearch (http://es:9200): SINK_UNAVAILABLE: 503 until the budget was spent',
-    });
-    expect(sinkFaultOf(fault)).toBe(fault);
-    expect(describeSinkFault(sinkFaultOf(fault)!)).toContain('http://es:9200');
-    expect(sinkFaultOf(new Error('plain'))).toBeNull();
-    expect(sinkFaultOf(Object.assign(new Error('x'), { name: 'SinkError' }))).toBeNull();
-    expect(sinkFaultOf(null)).toBeNull();
   });
 });
