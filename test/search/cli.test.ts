@@ -5,7 +5,10 @@
  * server that cannot be used.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +264,84 @@ describe('parsedmarc -E with a server it cannot use', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toContain(flag);
       expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe('parsedmarc -E over https (a TLS proxy of ours in front of the real Elasticsearch)', () => {
+  let url: string;
+  let caFile: string;
+  let proxy: TlsServer;
+  beforeAll(async () => {
+    const upstream = new URL(searchServer('elasticsearch'));
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-es-tls-'));
+    caFile = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        caFile,
+      ],
+      { stdio: 'ignore' },
+    );
+    proxy = createTlsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(caFile) },
+      (socket) => {
+        const back = connect(Number(upstream.port), upstream.hostname);
+        socket.pipe(back).pipe(socket);
+        socket.on('error', () => back.destroy());
+        back.on('error', () => socket.destroy());
+      },
+    );
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  });
+  afterAll(() => {
+    proxy.close();
+  });
+  const file = samples('aggregate/old_draft_from_wiki.xml');
+
+  it('refuses a certificate it cannot verify (exit 2, naming the host and the way out)', async () => {
+    const run = await runCli(['--offline', '-s', '-E', url, '--save-aggregate', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`elasticsearch (${url}): SINK_TLS_FAILED`);
+    expect(run.stderr).toContain('--elasticsearch-ca-file');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('trusts the server with its CA file, or with verification skipped', async () => {
+    for (const extra of [
+      ['--elasticsearch-ca-file', caFile],
+      ['--elasticsearch-skip-certificate-verification'],
+    ]) {
+      const prefix = uniquePrefix('tls');
+      const run = await runCli([
+        '--offline',
+        '-s',
+        '-E',
+        url,
+        ...extra,
+        '--save-aggregate',
+        '--elasticsearch-index-prefix',
+        prefix,
+        file,
+      ]);
+      expect(run.stderr, extra.join(' ')).toBe('');
+      expect(run.code).toBe(0);
+      expect((await documentsOf(searchServer('elasticsearch'), `${prefix}dmarc_aggregate*`)).count).toBe(1);
     }
   });
 });

@@ -13,6 +13,8 @@ export const sinkErrorCodes = [
   'SINK_UNAVAILABLE',
   /** The target refused our credentials (401) or the permission (403). */
   'SINK_AUTH_FAILED',
+  /** The TLS handshake failed: a certificate we do not trust (give its CA), or a name that does not match. */
+  'SINK_TLS_FAILED',
   /** The target refused a setup request (an index template, a topic) for good. */
   'SINK_SETUP_REFUSED',
   /** The target is not what the sink speaks to (e.g. not Elasticsearch or OpenSearch). */
@@ -57,7 +59,8 @@ export class SinkError extends Error {
     this.code = code;
     this.context = context;
     this.retriable = retriableCodes.has(code);
-    this.isConfiguration = code === 'INVALID_SINK_CONFIG' || code === 'SINK_AUTH_FAILED';
+    this.isConfiguration =
+      code === 'INVALID_SINK_CONFIG' || code === 'SINK_AUTH_FAILED' || code === 'SINK_TLS_FAILED';
   }
 
   /** Brand check that survives duplicated module copies (unlike instanceof). */

@@ -125,7 +125,16 @@ export class SearchClient {
           },
         });
       } catch (error) {
-        if (!isNetworkError(error)) throw error;
+        if (isTlsError(error)) {
+          throw new SinkError(
+            'SINK_TLS_FAILED',
+            `TLS with ${host} failed: ${(error as Error).message} (a private CA: --elasticsearch-ca-file)`,
+            { sink: this.sinkName, target: host },
+            { cause: error },
+          );
+        }
+        // Anything else on the way there (refused, reset, timed out, a socket closed early): try the next
+        // host, then retry with backoff.
         lastError = error;
         continue;
       }
@@ -189,11 +198,12 @@ export class SearchClient {
   }
 }
 
-function isNetworkError(error: unknown): boolean {
+/** Certificate and handshake failures: retrying does not fix them. */
+function isTlsError(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: string }).code;
-    if (code !== undefined && networkErrorCodes.has(code)) return true;
-    if ((e as Error).name === 'AbortError') return true;
+    if (code !== undefined && !networkErrorCodes.has(code) && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code))
+      return true;
   }
   return false;
 }
