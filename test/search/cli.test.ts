@@ -268,6 +268,73 @@ describe('parsedmarc -E with a server it cannot use', () => {
   });
 });
 
+describe('parsedmarc -E through an overloaded server (a proxy of ours in front of the real Elasticsearch)', () => {
+  it('retries a refused bulk request (429) and a rejected item (es_rejected_execution_exception) until all is in', async () => {
+    const upstream = searchServer('elasticsearch');
+    let bulks = 0;
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const isBulk = req.url?.startsWith('/_bulk') ?? false;
+        if (isBulk && ++bulks === 1) {
+          res.writeHead(429, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({ error: { type: 'es_rejected_execution_exception', reason: 'queue full' } }),
+          );
+          return;
+        }
+        const answer = await fetch(`${upstream}${req.url}`, {
+          method: req.method,
+          headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+          body: ['GET', 'HEAD'].includes(req.method!) ? undefined : Buffer.concat(chunks),
+        });
+        let text = await answer.text();
+        if (isBulk && bulks === 2) {
+          // The server did index it, but says it did not: the retry writes it again under the same id.
+          const body = JSON.parse(text) as { errors: boolean; items: { index: Record<string, unknown> }[] };
+          body.errors = true;
+          body.items[0]!.index = {
+            ...body.items[0]!.index,
+            status: 429,
+            error: { type: 'es_rejected_execution_exception', reason: 'rejected execution (test)' },
+          };
+          text = JSON.stringify(body);
+        }
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        const product = answer.headers.get('x-elastic-product');
+        if (product) headers['x-elastic-product'] = product;
+        res.writeHead(answer.status, headers);
+        res.end(text);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      const prefix = uniquePrefix('busy');
+      const run = await runCli([
+        '--offline',
+        '-E',
+        url,
+        ...save,
+        '--elasticsearch-index-prefix',
+        prefix,
+        samples('aggregate'),
+      ]);
+      // 2,345 records in batches of 2,000: the first batch refused whole, sent again, its rejected item sent
+      // once more, then the second batch.
+      expect(bulks).toBe(4);
+      expect(run.stderr).toMatch(/bulk: .*HTTP 429.*retrying/);
+      expect(run.stderr).not.toMatch(/refused it/);
+      const expected = expectedIds(JSON.parse(run.stdout) as Combined, { prefix });
+      const stored = await documentsOf(upstream, `${prefix}dmarc_aggregate*`);
+      expect(new Set(stored.ids)).toEqual(expected.aggregate);
+    } finally {
+      proxy.close();
+    }
+  }, 120_000);
+});
+
 describe('parsedmarc -E over https (a TLS proxy of ours in front of the real Elasticsearch)', () => {
   let url: string;
   let caFile: string;
