@@ -10,92 +10,36 @@
 # OpenSearch refuses to run as root: as root it runs as system user pdmopensearch (created if missing), so
 # work/ must be reachable by that user; when $PDM_STATE_DIR is not (default: under the mode-700 /root),
 # work/ is a symlink to /var/lib/pdm-opensearch/<md5(state dir)[0:8]>. As non-root it runs as the caller.
-# Every start wipes the data dir (work/run/data): no index survives a restart (unless <NAME>_KEEP_DATA=1).
+# Every start wipes the data dir (work/run/data): no index survives a restart (unless OPENSEARCH_KEEP_DATA=1).
+# What it shares with tools/elasticsearch/ctl.sh is in tools/search-server.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tools/lib.sh
 . "$HERE/../lib.sh"
-# shellcheck disable=SC2034 # read by lib.sh
-PDM_NAME=opensearch
-
-OS_VERSION=3.6.0
-OS_ARTIFACT="org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION:zip"
-OS_HOST=127.0.0.1
-OS_PORT="${OPENSEARCH_TEST_PORT:-19201}"
-OS_TRANSPORT_PORT="${OPENSEARCH_TEST_TRANSPORT_PORT:-19301}"
-OS_URL="http://$OS_HOST:$OS_PORT"
-OS_START_TIMEOUT="${OPENSEARCH_START_TIMEOUT:-180}"
-OS_HEAP_OPTS="${OPENSEARCH_JAVA_OPTS:--Xms512m -Xmx512m}"
-OS_USER=pdmopensearch
-OS_MAIN_CLASS='org\.opensearch\.bootstrap\.OpenSearch'
-
-BASE="$PDM_STATE_DIR/opensearch"
-WORK="$BASE/work" # a dir, or a symlink to /var/lib/pdm-opensearch/<hash> (see header)
-LOCK="$BASE/.lock"
-
-# Paths handed to OpenSearch must be the real ones (the service user cannot pass /root).
-set_paths() {
-  REAL="$(readlink -f "$WORK" 2>/dev/null || echo "$WORK")"
-  OS_HOME="$REAL/opensearch-$OS_VERSION"
-  RUN="$REAL/run"
-  CONF_DIR="$RUN/config"
-  DATA="$RUN/data"
-  LOGS="$RUN/logs"
-  TMPD="$RUN/tmp"
-  OUT="$RUN/console.log" # output of bin/opensearch -d (startup errors land here)
-  PIDFILE="$RUN/opensearch.pid"
-}
-set_paths
-
-am_root() { [[ $(id -u) -eq 0 ]]; }
-
-# detached cmd args... -> cmd in its own session (no signals from the caller's terminal), as the service
-# user when root, else as the caller
-detached() {
-  local pre=()
-  command -v setsid >/dev/null 2>&1 && pre=(setsid)
-  if am_root; then pre+=(runuser -u "$OS_USER" --); fi
-  "${pre[@]}" "$@"
-}
-
-ensure_user() {
-  am_root || return 0
-  getent passwd "$OS_USER" >/dev/null && return 0
-  pdm_log "creating system user $OS_USER"
-  useradd --system --user-group --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin "$OS_USER"
-}
-
-# work/: a real dir when the service user can reach $BASE, else a symlink into /var/lib
-setup_work() {
-  mkdir -p "$BASE"
-  local target=
-  if am_root && ! runuser -u "$OS_USER" -- test -x "$BASE" 2>/dev/null; then
-    target="/var/lib/pdm-opensearch/$(printf %s "$BASE" | md5sum | cut -c1-8)"
-  fi
-  if [[ -n "$target" ]]; then
-    mkdir -p "$target"
-    chmod 755 "$(dirname "$target")" "$target"
-    if [[ "$(readlink "$WORK" 2>/dev/null || true)" != "$target" ]]; then
-      rm -rf "$WORK"
-      ln -s "$target" "$WORK"
-    fi
-  else
-    [[ -L "$WORK" ]] && rm -f "$WORK"
-    mkdir -p "$WORK"
-    chmod 755 "$WORK"
-  fi
-  set_paths
-}
-
-# jdk_major home -> major version of the JDK (from its release file, else by running it)
-jdk_major() {
-  local h="$1" v
-  v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$h/release" 2>/dev/null | head -n 1)"
-  [[ -n "$v" ]] || v="$("$h/bin/java" -XshowSettings:properties -version 2>&1 |
-    sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')"
-  echo "${v:-0}"
+# shellcheck source=tools/search-server.sh
+. "$HERE/../search-server.sh"
+# shellcheck disable=SC2034 # read by lib.sh and search-server.sh
+{
+  PDM_NAME=opensearch
+  SRV_TITLE=OpenSearch
+  SRV_VERSION=3.6.0
+  SRV_ARTIFACT="org.opensearch.distribution.integ-test-zip:opensearch:$SRV_VERSION:zip"
+  SRV_ZIP_SIZE="~162 MB"
+  SRV_HOST=127.0.0.1
+  SRV_PORT="${OPENSEARCH_TEST_PORT:-19201}"
+  SRV_TRANSPORT_PORT="${OPENSEARCH_TEST_TRANSPORT_PORT:-19301}"
+  SRV_URL_VAR=OPENSEARCH_URL
+  SRV_START_TIMEOUT="${OPENSEARCH_START_TIMEOUT:-180}"
+  # bin/opensearch -d returns at once; the server must have written its pidfile within 60 s
+  SRV_PIDFILE_GRACE=60
+  SRV_HEAP_OPTS="${OPENSEARCH_JAVA_OPTS:--Xms512m -Xmx512m}"
+  SRV_ENV_PREFIX=OPENSEARCH # OPENSEARCH_JAVA_HOME, OPENSEARCH_JAVA_OPTS, OPENSEARCH_PATH_CONF, OPENSEARCH_TMPDIR
+  SRV_NODE_NAME=pdm-os
+  SRV_EXTRA_SETTINGS=()
+  SRV_USER=pdmopensearch
+  SRV_MAIN_CLASS='org\.opensearch\.bootstrap\.OpenSearch'
+  SRV_KEEP_DATA="${OPENSEARCH_KEEP_DATA:-0}"
 }
 
 java_home() {
@@ -114,186 +58,13 @@ java_home() {
   pdm_die "no Java 21+ JDK found in /usr/lib/jvm (OpenSearch 3.x needs 21+; set OPENSEARCH_JAVA_HOME)"
 }
 
-installed() {
-  [[ -f "$OS_HOME/.pdm-installed" && -x "$OS_HOME/bin/opensearch" ]]
-}
-
-do_install() {
-  ensure_user
-  setup_work
-  if installed; then
-    pdm_log "installed: OpenSearch $OS_VERSION ($OS_HOME)"
-    return 0
-  fi
-  command -v mvn >/dev/null || pdm_die "mvn not found"
-  command -v unzip >/dev/null || pdm_die "unzip not found"
-  local tmp="$REAL/install.tmp.$$" zip t0
-  t0=$(date +%s)
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  pdm_log "fetching $OS_ARTIFACT from Maven Central (~162 MB when not in ~/.m2) ..."
-  # run from $BASE so that no pom.xml in the caller's cwd is picked up
-  if ! (cd "$BASE" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-    -Dartifact="$OS_ARTIFACT" -DoutputDirectory="$tmp") >"$BASE/mvn.log" 2>&1; then
-    tail -n 40 "$BASE/mvn.log" >&2
-    rm -rf "$tmp"
-    pdm_die "mvn dependency:copy failed (full log: $BASE/mvn.log)"
-  fi
-  zip="$tmp/opensearch-$OS_VERSION.zip"
-  [[ -f "$zip" ]] || { rm -rf "$tmp"; pdm_die "mvn did not produce $zip"; }
-  if ! unzip -q "$zip" -d "$tmp"; then
-    rm -rf "$tmp"
-    pdm_die "unzip $zip failed"
-  fi
-  rm -f "$zip"
-  [[ -x "$tmp/opensearch-$OS_VERSION/bin/opensearch" ]] ||
-    { rm -rf "$tmp"; pdm_die "unexpected zip layout (no opensearch-$OS_VERSION/bin/opensearch)"; }
-  chmod -R a+rX "$tmp/opensearch-$OS_VERSION"
-  touch "$tmp/opensearch-$OS_VERSION/.pdm-installed"
-  rm -rf "$OS_HOME"
-  mv "$tmp/opensearch-$OS_VERSION" "$OS_HOME"
-  rm -rf "$tmp"
-  pdm_log "installed OpenSearch $OS_VERSION in $(($(date +%s) - t0))s: $OS_HOME ($(du -sh "$OS_HOME" | cut -f1))"
-}
-
-# ready = our pid is alive and the cluster is at least yellow
-healthy() {
-  pdm_pid_alive "$PIDFILE" &&
-    curl -fsS -o /dev/null --max-time 3 "$OS_URL/_cluster/health?wait_for_status=yellow&timeout=1s" 2>/dev/null
-}
-
-show_failure() {
-  pdm_tail_log "$OUT" 40
-  pdm_tail_log "$LOGS/pdm-test.log" 40
-}
-
-# wait_ready lpid -> 0 when healthy; 1 on timeout, failed launcher or dead server
-wait_ready() {
-  local lpid="$1" deadline=$(($(date +%s) + OS_START_TIMEOUT)) lrc="" lend=0
-  while :; do
-    healthy && return 0
-    if [[ -z "$lrc" ]] && ! kill -0 "$lpid" 2>/dev/null; then
-      wait "$lpid" && lrc=0 || lrc=$?
-      lend=$(date +%s)
-      if ((lrc != 0)); then
-        pdm_log "bin/opensearch exited with status $lrc"
-        return 1
-      fi
-    fi
-    # the launcher returns at once; the server must have written its pidfile within 60 s
-    if [[ -n "$lrc" ]] && ! pdm_pid_alive "$PIDFILE" && (($(date +%s) - lend > 60)); then
-      pdm_log "server process is gone"
-      return 1
-    fi
-    if (($(date +%s) >= deadline)); then
-      pdm_log "timeout after ${OS_START_TIMEOUT}s"
-      return 1
-    fi
-    sleep 0.5
-  done
-}
-
-do_start() {
-  pdm_lock "$LOCK"
-  if healthy; then
-    pdm_log "already running (pid $(cat "$PIDFILE")) at $OS_URL"
-    return 0
-  fi
-  if pdm_pid_alive "$PIDFILE"; then
-    pdm_log "process $(cat "$PIDFILE") alive but not healthy: restarting it"
-    pdm_stop_pidfile "$PIDFILE" 60 || true
-  fi
-  local p
-  for p in "$OS_PORT" "$OS_TRANSPORT_PORT"; do
-    if pdm_tcp_open "$OS_HOST" "$p"; then
-      pdm_die "port $OS_HOST:$p is already in use by another process (not ours: no live pidfile $PIDFILE)"
-    fi
-  done
-  do_install
-  local jh t0 lpid
-  jh="$(java_home)"
-  t0=$(date +%s)
-
-  # Fresh node on every start: wipe data, tmp and config (copied from the dist; OpenSearch writes its
-  # keystore there); keep the previous run's logs in logs.prev.
-  # OPENSEARCH_KEEP_DATA=1 keeps the data and config of the previous run (a test that kills the server mid-batch and
-  # starts it again to see what survived).
-  if [[ "${OPENSEARCH_KEEP_DATA:-0}" == 1 && -d "$DATA" && -d "$CONF_DIR" ]]; then
-    rm -rf "$TMPD" "$LOGS.prev"
-  else
-    rm -rf "$DATA" "$TMPD" "$CONF_DIR" "$LOGS.prev"
-  fi
-  [[ -d "$LOGS" ]] && mv "$LOGS" "$LOGS.prev"
-  [[ -f "$OUT" ]] && mv -f "$OUT" "$OUT.prev"
-  mkdir -p "$DATA" "$TMPD" "$CONF_DIR" "$LOGS"
-  cp -R "$OS_HOME/config/." "$CONF_DIR/"
-  # bin/opensearch runs java in $OS_HOME (root-owned here): point the dist's relative gc log, error file
-  # and heap dump paths at our dirs (the -javaagent:agent/... path stays relative to $OS_HOME)
+# a fresh copy of the dist's config at every start (also over one kept by OPENSEARCH_KEEP_DATA=1).
+# bin/opensearch runs java in $SRV_HOME (root-owned here): point the dist's relative gc log, error file
+# and heap dump paths at our dirs (the -javaagent:agent/... path stays relative to $SRV_HOME)
+prepare_config() {
+  cp -R "$SRV_HOME/config/." "$CONF_DIR/"
   sed -i -e "s|file=logs/gc\.log|file=$LOGS/gc.log|" -e "s|ErrorFile=logs/|ErrorFile=$LOGS/|" \
     -e "s|HeapDumpPath=data\$|HeapDumpPath=$LOGS|" "$CONF_DIR/jvm.options"
-  rm -f "$PIDFILE"
-  if am_root; then chown -R "$OS_USER:" "$RUN"; fi
-
-  # -d: bin/opensearch starts java in the background and returns at once; the server writes the pidfile;
-  # fd 9 = pdm_lock lock file: not inherited by the server.
-  (cd "$RUN" && detached env OPENSEARCH_JAVA_HOME="$jh" OPENSEARCH_JAVA_OPTS="$OS_HEAP_OPTS" \
-    OPENSEARCH_PATH_CONF="$CONF_DIR" OPENSEARCH_TMPDIR="$TMPD" "$OS_HOME/bin/opensearch" -d -p "$PIDFILE" \
-    -E cluster.name=pdm-test -E node.name=pdm-os \
-    -E discovery.type=single-node \
-    -E network.host="$OS_HOST" -E http.port="$OS_PORT" -E transport.port="$OS_TRANSPORT_PORT" \
-    -E path.data="$DATA" -E path.logs="$LOGS" \
-    -E cluster.routing.allocation.disk.threshold_enabled=false) \
-    </dev/null >>"$OUT" 2>&1 9>&- &
-  lpid=$!
-  if wait_ready "$lpid"; then
-    pdm_log "started (pid $(cat "$PIDFILE"), OpenSearch $OS_VERSION, Java $(jdk_major "$jh")) at $OS_URL in $(($(date +%s) - t0))s; logs: $LOGS"
-    return 0
-  fi
-  show_failure
-  kill -TERM "$lpid" 2>/dev/null || true
-  pdm_stop_pidfile "$PIDFILE" 30 || true
-  pdm_die "OpenSearch did not get ready at $OS_URL (console: $OUT, logs: $LOGS)"
 }
 
-do_stop() {
-  pdm_lock "$LOCK"
-  if pdm_pid_alive "$PIDFILE"; then
-    local pid
-    pid="$(cat "$PIDFILE")"
-    pdm_log "stopping pid $pid ..."
-    pdm_stop_pidfile "$PIDFILE" 60 || pdm_die "could not stop pid $pid"
-    pdm_log "stopped"
-  else
-    rm -f "$PIDFILE"
-    pdm_log "not running"
-  fi
-}
-
-do_status() {
-  if healthy; then
-    echo "opensearch: running (pid $(cat "$PIDFILE")) at $OS_URL"
-    return 0
-  fi
-  if pdm_pid_alive "$PIDFILE"; then
-    echo "opensearch: process $(cat "$PIDFILE") alive but not ready"
-  else
-    echo "opensearch: not running"
-  fi
-  return 1
-}
-
-do_env() {
-  echo "export OPENSEARCH_URL=$OS_URL"
-}
-
-# A pidfile left by a crash/reboot may name a recycled pid: ignore it unless it is ours.
-pdm_forget_stale_pidfile "$PIDFILE" "$OS_MAIN_CLASS"
-
-case "${1:-}" in
-  install) pdm_lock "$LOCK"; do_install ;;
-  start) do_start ;;
-  stop) do_stop ;;
-  status) do_status ;;
-  env) do_env ;;
-  *) pdm_usage ;;
-esac
+search_server_main "$@"
