@@ -221,16 +221,22 @@ export class TransactionalProcessor {
           const keepAlive = () => heartbeat().catch(() => undefined);
           const stale = () => this.stopping || !isRunning() || isStale();
           let attempts = 0;
+          let pending = chunk;
           try {
             await retryWithBackoff(
               async () => {
                 if (stale()) throw staleChunk;
                 attempts += 1;
                 // A commit that failed on the client side (broker away, request timed out) may still have
-                // been applied by the broker: then its offsets are committed, and committing the chunk again
-                // would publish its outputs twice.
-                if (attempts > 1 && (await this.alreadyCommitted(chunk))) return;
-                await this.commitChunkOrGiveUp(chunk, keepAlive);
+                // been applied by the broker: then its offsets are committed, and committing those messages
+                // again would publish their outputs twice. That holds for this chunk's retry and also for a
+                // chunk fetched again after a rebalance (the group's offset read then may predate the
+                // in-doubt transaction), hence the flag across chunks.
+                if (attempts > 1 || this.inDoubt) {
+                  pending = await this.uncommittedPart(pending);
+                  if (pending.length === 0) return;
+                }
+                await this.commitChunkOrGiveUp(pending, keepAlive);
               },
               {
                 ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
@@ -305,29 +311,34 @@ export class TransactionalProcessor {
     }
   }
 
+  /** Set when a transaction failed in a way the broker may still have committed; cleared once settled. */
+  private inDoubt = false;
+
   /**
-   * Whether the group's committed offset already covers the chunk (an earlier attempt's transaction was
-   * committed although the client saw an error). The producer is made usable first: a replacement's
-   * initialization makes the broker finish (commit or abort) the earlier transaction, so the committed
-   * offset read afterwards is settled.
+   * The messages of the chunk the group's committed offset does not cover yet (an earlier transaction may
+   * have been committed although the client saw an error). After a failure the producer is replaced first:
+   * its initialization under the same transactional id makes the broker finish (commit or abort) the
+   * earlier transaction, so the committed offset read afterwards is settled.
    */
-  private async alreadyCommitted(chunk: InputMessage[]): Promise<boolean> {
+  private async uncommittedPart(chunk: InputMessage[]): Promise<InputMessage[]> {
     const last = chunk[chunk.length - 1]!;
+    if (this.inDoubt) this.producerBroken = true;
     await this.usableProducer();
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
       const [topic] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [last.topic] });
+      this.inDoubt = false;
       const committed = topic?.partitions.find((p) => p.partition === last.partition)?.offset;
-      if (committed === undefined || committed === '-1') return false;
-      const covered = BigInt(committed) > BigInt(last.offset);
-      if (covered) {
+      if (committed === undefined || committed === '-1') return chunk;
+      const rest = chunk.filter((m) => BigInt(m.offset) >= BigInt(committed));
+      if (rest.length < chunk.length) {
         this.options.logger.warn(
-          { topic: last.topic, partition: last.partition, offset: last.offset },
-          'an earlier attempt committed this chunk despite its error: not committed again',
+          { topic: last.topic, partition: last.partition, from: chunk[0]!.offset, committed },
+          'an earlier attempt committed part of this chunk despite its error: not committed again',
         );
       }
-      return covered;
+      return rest;
     } finally {
       await admin.disconnect();
     }
@@ -381,6 +392,7 @@ export class TransactionalProcessor {
       });
       await transaction.commit();
     } catch (error) {
+      this.inDoubt = true;
       let aborted = true;
       try {
         await transaction.abort();
