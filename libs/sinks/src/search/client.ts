@@ -30,23 +30,6 @@ export interface ServerInfo {
 /** Overload and server faults: the same request may succeed later. */
 const transientStatuses = new Set([408, 429]);
 
-/** Undici and Node network error codes that mean "try again, maybe elsewhere". */
-const networkErrorCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
-
 export class SearchClient {
   private readonly dispatcher: Agent;
   private readonly authorization: string | null;
@@ -202,8 +185,7 @@ export class SearchClient {
 function isTlsError(error: unknown): boolean {
   for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: string }).code;
-    if (code !== undefined && !networkErrorCodes.has(code) && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code))
-      return true;
+    if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code)) return true;
   }
   return false;
 }

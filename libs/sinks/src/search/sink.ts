@@ -15,7 +15,7 @@
  * - Index templates are installed at open, idempotently, so each new dated index gets the mapping the
  *   dashboards rely on.
  */
-import { retryWithBackoff } from '@parsedmarc-ts/service-runtime';
+import { backoffDelay, retryWithBackoff, sleep } from '@parsedmarc-ts/service-runtime';
 import {
   bulkActionLines,
   classifyBulkItem,
@@ -198,9 +198,7 @@ export class SearchSink implements ResultSink {
           { sink: this.name, target: this.client.target },
         );
       }
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt++)),
-      );
+      await sleep(backoffDelay(attempt++, backoff));
       batch = retry;
     }
   }
