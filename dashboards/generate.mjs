@@ -1,13 +1,28 @@
 // The source of the shipped dashboards: builds dashboards/kibana/parsedmarc.ndjson (Kibana / OpenSearch
-// Dashboards saved objects) and dashboards/grafana/parsedmarc-elasticsearch.json (Grafana). Edit this file,
-// then run `node dashboards/generate.mjs`; test/dashboards checks that the committed files match it.
+// Dashboards saved objects), dashboards/grafana/parsedmarc-elasticsearch.json (Grafana) and, from
+// ./splunk.mjs, the Splunk Simple XML dashboards in dashboards/splunk/. Edit this file (or splunk.mjs), then
+// run `node dashboards/generate.mjs`; test/dashboards checks that the committed files match it.
+// `node dashboards/generate.mjs --outline` prints the Splunk dashboards' panels and queries instead.
 //
 // Saved objects are written in the Kibana 7.10 format, the one OpenSearch Dashboards forked from, and each
 // carries the `migrationVersion` of the last 7.10 migration of its type (MIGRATION_VERSION below): every
 // supported target knows those versions, and Kibana 8.x/9.x migrates the objects forward on import.
 // See dashboards/README.md for why.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { splunkDashboards, splunkOutline } from './splunk.mjs';
+
+export {
+  SPLUNK_DEFAULT_INDEX,
+  SPLUNK_FILES,
+  SPLUNK_SOURCETYPES,
+  splunkAggregateXml,
+  splunkDashboards,
+  splunkForensicXml,
+  splunkOutline,
+  splunkPanels,
+  splunkSmtpTlsXml,
+} from './splunk.mjs';
 
 /** The latest migration each type has in Kibana 7.10 = OpenSearch Dashboards 1.x/2.x/3.x. */
 export const MIGRATION_VERSION = {
@@ -1805,14 +1820,20 @@ export { grafanaDashboard };
 
 // ---------------------------------------------------------------------------------------------------------
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+const isMain = Boolean(process.argv[1]) && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain && process.argv[2] === '--outline') {
+  process.stdout.write(splunkOutline());
+} else if (isMain) {
   const here = (p) => fileURLToPath(new URL(p, import.meta.url));
   writeFileSync(here('./kibana/parsedmarc.ndjson'), kibanaNdjson());
+  mkdirSync(here('./splunk'), { recursive: true });
+  for (const [file, xml] of Object.entries(splunkDashboards())) writeFileSync(here(`./splunk/${file}`), xml);
   const prettier = await import('prettier');
   const grafanaPath = here('./grafana/parsedmarc-elasticsearch.json');
   const options = { ...(await prettier.resolveConfig(grafanaPath)), parser: 'json' };
   writeFileSync(grafanaPath, await prettier.format(JSON.stringify(grafanaDashboard()), options));
   console.log(
-    'wrote dashboards/kibana/parsedmarc.ndjson and dashboards/grafana/parsedmarc-elasticsearch.json',
+    'wrote dashboards/kibana/parsedmarc.ndjson, dashboards/grafana/parsedmarc-elasticsearch.json and ' +
+      `dashboards/splunk/{${Object.keys(splunkDashboards()).join(',')}}`,
   );
 }

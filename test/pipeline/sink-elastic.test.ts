@@ -222,6 +222,7 @@ describe('sink-elastic end to end', () => {
         outputDir: null,
         kafka: null,
         opensearch: null,
+        hec: null,
         elasticsearch: searchSinkConfigSchema.parse({
           ...searchSinkDefaults,
           hosts: [esUrl],

@@ -5,10 +5,7 @@
  * server that cannot be used.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +19,7 @@ import {
 } from '../dashboards/saved-objects.js';
 import { GRAFANA_DATASOURCES } from '../../dashboards/generate.mjs';
 import { repoRoot, runCli, samples } from '../cli/helpers.js';
+import { startTlsProxy, type TlsProxy } from '../cli/tls-proxy.js';
 import { uniquePrefix } from '../pipeline/harness.js';
 import { documentsOf, rest, searchServer, type SearchServerName } from './helpers.js';
 
@@ -338,46 +336,13 @@ describe('parsedmarc -E through an overloaded server (a proxy of ours in front o
 describe('parsedmarc -E over https (a TLS proxy of ours in front of the real Elasticsearch)', () => {
   let url: string;
   let caFile: string;
-  let proxy: TlsServer;
+  let proxy: TlsProxy;
   beforeAll(async () => {
-    const upstream = new URL(searchServer('elasticsearch'));
-    const dir = mkdtempSync(join(tmpdir(), 'pdm-es-tls-'));
-    caFile = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        caFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    proxy = createTlsServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(caFile) },
-      (socket) => {
-        const back = connect(Number(upstream.port), upstream.hostname);
-        socket.pipe(back).pipe(socket);
-        socket.on('error', () => back.destroy());
-        back.on('error', () => socket.destroy());
-      },
-    );
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    url = `https://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    proxy = await startTlsProxy(new URL(searchServer('elasticsearch')));
+    ({ url, caFile } = proxy);
   });
-  afterAll(() => {
-    proxy.close();
+  afterAll(async () => {
+    await proxy.close();
   });
   const file = samples('aggregate/old_draft_from_wiki.xml');
 

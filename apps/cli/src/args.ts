@@ -44,6 +44,11 @@ export interface RawCliOptions {
   hecToken?: string;
   hecIndex?: string;
   hecSkipCertificateVerification?: boolean;
+  hecTokenFile?: string;
+  hecCaFile?: string;
+  hecTimeout?: string;
+  hecFailureSourcetype?: boolean;
+  hecRetrySeconds?: string;
   kafkaHosts?: string[] | boolean;
   kafkaAggregateTopic?: string;
   kafkaForensic_topic?: string;
@@ -176,6 +181,20 @@ export function buildCommand(): Command {
       'The index to use when sending events to the Splunk HTTP Event Collector (HEC)',
     )
     .option('--hec-skip-certificate-verification', 'Skip certificate verification for Splunk HEC')
+    .option(
+      '--hec-token-file <PATH>',
+      'Read the HEC token from this file (env PARSEDMARC_SPLUNK_HEC_TOKEN, PARSEDMARC_SPLUNK_HEC_TOKEN_FILE)',
+    )
+    .option('--hec-ca-file <PATH>', "PEM file of the CA that signed the collector's certificate")
+    .option('--hec-timeout <SECONDS>', 'Seconds one HEC request may take (Default: 60)')
+    .option(
+      '--hec-failure-sourcetype',
+      'Send forensic reports as sourcetype dmarc:failure (as the newer original does) instead of dmarc:forensic',
+    )
+    .option(
+      '--hec-retry-seconds <SECONDS>',
+      'How long to keep retrying while the collector is away or busy before giving up (Default: 300)',
+    )
     .option('-K, --kafka-hosts [KAFKA_HOSTS...]', 'A list of one or more Kafka hostnames or URLs')
     .option(
       '--kafka-aggregate-topic <TOPIC>',
@@ -200,10 +219,10 @@ export function buildCommand(): Command {
       'With -K: publish the input files as they are onto the raw-mail topic (for the report-parse service) instead of parsing them here',
     )
     .option('--kafka-raw-mail-topic <TOPIC>', 'The raw-mail topic for --publish-raw-mail (Default: raw-mail)')
-    .option('--save-aggregate', 'Save aggregate reports to search indexes')
-    .option('--save-forensic', 'Save forensic reports to search indexes')
+    .option('--save-aggregate', 'Save aggregate reports to search indexes or Splunk')
+    .option('--save-forensic', 'Save forensic reports to search indexes or Splunk')
     .option('--save-failure', 'Alias of --save-forensic')
-    .option('--save-smtp-tls', 'Save SMTP TLS reports to search indexes')
+    .option('--save-smtp-tls', 'Save SMTP TLS reports to search indexes or Splunk')
     .option('-O, --outgoing-host <OUTGOING_HOST>', 'Email the results using this host')
     .option('-U, --outgoing-user <OUTGOING_USER>', 'Email the results using this user')
     .option('-P, --outgoing-password <OUTGOING_PASSWORD>', 'Email the results using this password')

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
+  hecSinkDefaults,
   kafkaSinkConfigSchema,
   saveSchema,
   searchSinkDefaults,
@@ -61,14 +62,6 @@ export const cliConfigSchema = z.object({
     })
     .nullable(),
   sinks: sinksConfigSchema,
-  hec: z
-    .object({
-      url: z.url(),
-      token: z.string().min(1),
-      index: z.string().nullable(),
-      skipCertificateVerification: z.boolean(),
-    })
-    .nullable(),
   /** --publish-raw-mail: the input files onto raw-mail instead of parsing them here. */
   rawMail: z
     .object({
@@ -172,6 +165,46 @@ function searchSinkCandidate(
   };
 }
 
+/**
+ * A Splunk HEC sink from the --hec flags and the PARSEDMARC_SPLUNK_HEC_* variables (the original's
+ * [splunk_hec] keys; PARSEDMARC_HEC_URL and PARSEDMARC_HEC_TOKEN stay as aliases). The token also from a
+ * file (--hec-token-file, PARSEDMARC_SPLUNK_HEC_TOKEN_FILE).
+ */
+function hecSinkCandidate(
+  url: string,
+  options: RawCliOptions,
+  env: Env,
+  save: { aggregate: boolean; forensic: boolean; smtpTls: boolean },
+): Record<string, unknown> {
+  const e = (key: string): string | undefined => env[`PARSEDMARC_SPLUNK_HEC_${key}`];
+  const tokenFile = options.hecTokenFile ?? e('TOKEN_FILE');
+  const token =
+    options.hecToken ??
+    (tokenFile ? readSecretFile(tokenFile, '--hec-token-file') : undefined) ??
+    e('TOKEN') ??
+    env.PARSEDMARC_HEC_TOKEN;
+  if (token === undefined) {
+    throw new ConfigError(
+      '--hec needs a token: --hec-token, --hec-token-file or PARSEDMARC_SPLUNK_HEC_TOKEN',
+    );
+  }
+  return {
+    ...hecSinkDefaults,
+    url,
+    token,
+    index: options.hecIndex ?? e('INDEX') ?? null,
+    skipCertificateVerification:
+      options.hecSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
+    caFile: options.hecCaFile ?? e('CERT_PATH') ?? null,
+    timeoutSeconds: number(options.hecTimeout ?? e('TIMEOUT')) ?? hecSinkDefaults.timeoutSeconds,
+    forensicSourcetype:
+      options.hecFailureSourcetype || flag(e('FAILURE_SOURCETYPE')) ? 'dmarc:failure' : 'dmarc:forensic',
+    retryBudgetSeconds:
+      number(options.hecRetrySeconds ?? e('RETRY_SECONDS')) ?? hecSinkDefaults.retryBudgetSeconds,
+    save,
+  };
+}
+
 /** The flag (and variable) behind a setting, for messages. */
 const settingNames: Record<string, string> = {
   'sinks.elasticsearch': '-E (Elasticsearch)',
@@ -183,6 +216,10 @@ const settingNames: Record<string, string> = {
     '--elasticsearch-number-of-replicas (PARSEDMARC_ELASTICSEARCH_NUMBER_OF_REPLICAS)',
   'sinks.elasticsearch.retryBudgetSeconds':
     '--elasticsearch-retry-seconds (PARSEDMARC_ELASTICSEARCH_RETRY_SECONDS)',
+  'sinks.hec.url': '--hec (PARSEDMARC_SPLUNK_HEC_URL)',
+  'sinks.hec.token': '--hec-token (PARSEDMARC_SPLUNK_HEC_TOKEN)',
+  'sinks.hec.timeoutSeconds': '--hec-timeout (PARSEDMARC_SPLUNK_HEC_TIMEOUT)',
+  'sinks.hec.retryBudgetSeconds': '--hec-retry-seconds (PARSEDMARC_SPLUNK_HEC_RETRY_SECONDS)',
   'sinks.kafka.registryUrl': '--schema-registry',
   'rawMail.registryUrl': '--schema-registry',
 };
@@ -204,7 +241,7 @@ export function resolveCliConfig(
     forensic: options.saveForensic ?? options.saveFailure ?? false,
     smtpTls: options.saveSmtpTls ?? false,
   };
-  const hecUrl = options.hec ?? env.PARSEDMARC_HEC_URL;
+  const hecUrl = options.hec ?? env.PARSEDMARC_SPLUNK_HEC_URL ?? env.PARSEDMARC_HEC_URL;
   let esHosts = listOption(options.elasticsearchHost) ?? list(env.PARSEDMARC_ELASTICSEARCH_HOSTS);
   // As the original says: --save-* without -E or --hec means the local Elasticsearch.
   if (!esHosts && !hecUrl && (save.aggregate || save.forensic || save.smtpTls)) esHosts = [];
@@ -239,14 +276,6 @@ export function resolveCliConfig(
           watch: options.watch ?? false,
         }
       : null,
-    hec: hecUrl
-      ? {
-          url: hecUrl,
-          token: options.hecToken ?? env.PARSEDMARC_HEC_TOKEN ?? '',
-          index: options.hecIndex ?? null,
-          skipCertificateVerification: options.hecSkipCertificateVerification ?? false,
-        }
-      : null,
     sinks: {
       stdout: !(options.silent ?? false),
       outputDir: options.output ?? env.PARSEDMARC_OUTPUT ?? null,
@@ -266,6 +295,7 @@ export function resolveCliConfig(
           : null,
       elasticsearch: esHosts ? searchSinkCandidate(esHosts, options, env, save) : null,
       opensearch: null,
+      hec: hecUrl ? hecSinkCandidate(hecUrl, options, env, save) : null,
     },
     rawMail:
       kafkaHosts && options.publishRawMail

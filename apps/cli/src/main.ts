@@ -30,7 +30,6 @@ const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stder
 /** Features whose flags are accepted (same meaning as the original) but whose outputs land with later issues. */
 function unavailableFeatures(config: CliConfig): string[] {
   const missing: string[] = [];
-  if (config.hec) missing.push('Splunk HEC (--hec)');
   if (config.outgoing) missing.push('emailing results (-O)');
   return missing;
 }
@@ -75,10 +74,14 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     return (await publishRawMail(config.rawMail, files, warn)) + failures > 0 ? 1 : 0;
   }
   const { sinks: sinksConfig, save } = config;
-  const searchSelected = save.aggregate || save.forensic || save.smtpTls;
-  if (sinksConfig.elasticsearch && !searchSelected) {
+  const selected = save.aggregate || save.forensic || save.smtpTls;
+  const selecting = [
+    sinksConfig.elasticsearch ? ['-E', 'Elasticsearch'] : null,
+    sinksConfig.hec ? ['--hec', 'Splunk'] : null,
+  ].filter((s) => s !== null);
+  for (const [flag, where] of selected ? [] : selecting) {
     warn(
-      '-E given without --save-aggregate, --save-forensic or --save-smtp-tls: nothing is sent to Elasticsearch',
+      `${flag} given without --save-aggregate, --save-forensic or --save-smtp-tls: nothing is sent to ${where}`,
     );
   }
 
@@ -138,7 +141,8 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     if (!SinkError.is(error)) throw error;
     progress.clear();
     warn(error.describe());
-    fatal = 1;
+    // A setting the target refuses only once data arrives (a Splunk index the token may not use): exit 2.
+    fatal = error.isConfiguration ? 2 : 1;
   } finally {
     progress.done();
     await enrichStage.close();
@@ -152,7 +156,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     fatal = 1;
   }
   failures += pipeline.stats.failures + pipeline.stats.refused + fatal;
-  return failures > 0 ? 1 : 0;
+  return fatal === 2 ? 2 : failures > 0 ? 1 : 0;
 }
 
 async function anyDirectory(paths: readonly string[]): Promise<boolean> {

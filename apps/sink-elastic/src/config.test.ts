@@ -18,6 +18,7 @@ describe('sink-elastic configuration', () => {
       kafka: null,
       elasticsearch: null,
       opensearch: null,
+      hec: null,
     });
     expect(sinks.elasticsearch).toMatchObject({
       hosts: ['http://es1:9200', 'http://es2:9201'],

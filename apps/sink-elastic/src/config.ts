@@ -143,5 +143,12 @@ export function sinksConfigOf(config: SinkElasticConfig): SinksConfig {
       `invalid Elasticsearch settings: ${withoutUserInfo(settings.error.message, config.ELASTICSEARCH_HOSTS)}`,
     );
   }
-  return { stdout: false, outputDir: null, kafka: null, elasticsearch: settings.data, opensearch: null };
+  return {
+    stdout: false,
+    outputDir: null,
+    kafka: null,
+    elasticsearch: settings.data,
+    opensearch: null,
+    hec: null,
+  };
 }

@@ -2,3 +2,4 @@ export * from './csv.js';
 export * from './json.js';
 export * from './zip.js';
 export * from './search/index.js';
+export * from './hec/index.js';

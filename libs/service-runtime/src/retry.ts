@@ -42,6 +42,8 @@ export async function retryWithBackoff<T>(
     maxAttempts?: number;
     /** Give up (throw the last error) rather than sleep past this many ms after the first attempt. */
     maxElapsedMs?: number;
+    /** The least wait the error itself asks for (a server's Retry-After), in ms; the backoff when larger. */
+    minDelayMs?: (error: unknown) => number;
   },
 ): Promise<T> {
   const started = Date.now();
@@ -51,7 +53,7 @@ export async function retryWithBackoff<T>(
     } catch (error) {
       const last = options.maxAttempts !== undefined && attempt + 1 >= options.maxAttempts;
       if (!options.isRetriable(error) || options.signal?.aborted || last) throw error;
-      let delay = backoffDelay(attempt, options);
+      let delay = Math.max(backoffDelay(attempt, options), options.minDelayMs?.(error) ?? 0);
       if (options.maxElapsedMs !== undefined) {
         const left = options.maxElapsedMs - (Date.now() - started);
         if (left <= 0) throw error;

@@ -114,6 +114,86 @@ export const searchSinkDefaults = {
   connectRetrySeconds: 10,
 } as const satisfies Partial<SearchSinkConfig>;
 
+/** The collector's URL: only its scheme, host and port count (the original drops the path too). */
+export const hecUrlSchema = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a URL: ${value}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `only http and https are supported: ${value}` });
+    return z.NEVER;
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'give the token with its own option, not in the URL' });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+/** A Splunk HTTP Event Collector (or anything speaking its protocol). */
+export const hecSinkConfigSchema = z.object({
+  url: hecUrlSchema,
+  /** The HEC token, without the "Splunk " scheme word (removed when given with it). */
+  token: z
+    .string()
+    .transform((t) => t.trim().replace(/^Splunk\s+/i, ''))
+    .pipe(z.string().min(1, { message: 'the HEC token is empty' })),
+  /** The Splunk index; null leaves it to the token's default index. */
+  index: z.string().min(1).nullable(),
+  /** The events' host field; null: this machine's name. */
+  host: z.string().min(1).nullable(),
+  source: z.string().min(1),
+  forensicSourcetype: z.enum(['dmarc:forensic', 'dmarc:failure']),
+  caFile: z.string().min(1).nullable(),
+  skipCertificateVerification: z.boolean(),
+  timeoutSeconds: z.number().positive().max(3600),
+  save: saveSchema,
+  /** Events per request, and the request's size before compression (a single bigger event goes alone). */
+  batchEvents: z.number().int().min(1).max(100_000),
+  batchBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(800 * 1024 * 1024),
+  gzip: z.boolean(),
+  /** How long transient failures (collector away, busy, 5xx) are retried before the sink gives up. */
+  retryBudgetSeconds: z.number().min(0).max(86_400),
+  /** How long the first connection is retried (short for a command, long for a service). */
+  connectRetrySeconds: z.number().min(0).max(86_400),
+  /**
+   * With indexer acknowledgement on (the collector answers with ackIds): how long a request may stay
+   * unacknowledged before it is sent again, and how many bytes may wait for acknowledgement at once.
+   */
+  ackTimeoutSeconds: z.number().positive().max(86_400),
+  maxUnackedBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024 * 1024),
+});
+export type HecSinkConfig = z.infer<typeof hecSinkConfigSchema>;
+
+export const hecSinkDefaults = {
+  index: null,
+  host: null,
+  source: 'parsedmarc',
+  forensicSourcetype: 'dmarc:forensic',
+  caFile: null,
+  skipCertificateVerification: false,
+  timeoutSeconds: 60,
+  batchEvents: 5000,
+  batchBytes: 4 * 1024 * 1024,
+  gzip: true,
+  retryBudgetSeconds: 300,
+  connectRetrySeconds: 10,
+  ackTimeoutSeconds: 120,
+  maxUnackedBytes: 64 * 1024 * 1024,
+} as const satisfies Partial<HecSinkConfig>;
+
 export const sinksConfigSchema = z.object({
   /** The combined JSON on stdout (off with -s). */
   stdout: z.boolean(),
@@ -122,5 +202,6 @@ export const sinksConfigSchema = z.object({
   kafka: kafkaSinkConfigSchema.nullable(),
   elasticsearch: searchSinkConfigSchema.nullable(),
   opensearch: searchSinkConfigSchema.nullable(),
+  hec: hecSinkConfigSchema.nullable(),
 });
 export type SinksConfig = z.infer<typeof sinksConfigSchema>;

@@ -1,12 +1,15 @@
 export { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 export { SinkError, sinkErrorCodes, type SinkErrorCode, type SinkErrorContext } from './errors.js';
 export {
+  hecSinkConfigSchema,
+  hecSinkDefaults,
   kafkaBrokers,
   kafkaSinkConfigSchema,
   saveSchema,
   searchSinkConfigSchema,
   searchSinkDefaults,
   sinksConfigSchema,
+  type HecSinkConfig,
   type KafkaSinkConfig,
   type SaveSelection,
   type SearchSinkConfig,

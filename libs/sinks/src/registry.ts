@@ -1,6 +1,6 @@
 /**
  * The one place sinks are built: from the validated SinksConfig, in a fixed order (Kafka, stdout, the -o
- * folder, the search servers), each only when its section is set. The embedded CLI and the sink services
+ * folder, the search servers, Splunk HEC), each only when its section is set. The embedded CLI and the sink services
  * both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
  * plain parse starts fast.
  */
@@ -48,6 +48,10 @@ const definitions = [
     key: 'opensearch',
     open: async (settings, context) =>
       (await import('./search/sink.js')).SearchSink.open('opensearch', settings, context),
+  }),
+  define({
+    key: 'hec',
+    open: async (settings, context) => (await import('./hec/sink.js')).HecSink.open(settings, context),
   }),
 ];
 

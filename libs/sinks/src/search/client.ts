@@ -7,10 +7,10 @@
  * Failures come out as SinkErrors: unreachable and overloaded servers as retriable, refused credentials as
  * SINK_AUTH_FAILED. Other answers (400, 404, 413...) are returned for the caller to judge.
  */
-import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Agent, type Dispatcher } from 'undici';
 import type { SearchSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
+import { httpAgent, isTlsError } from '../http.js';
 
 export interface SearchResponse {
   status: number;
@@ -43,30 +43,7 @@ export class SearchClient {
     >,
     private readonly userAgent = 'parsedmarc-ts',
   ) {
-    let ca: string | undefined;
-    if (config.caFile) {
-      try {
-        ca = readFileSync(config.caFile, 'utf8');
-      } catch (error) {
-        throw new SinkError(
-          'INVALID_SINK_CONFIG',
-          `cannot read the CA file ${config.caFile}: ${(error as Error).message}`,
-          { sink: sinkName },
-        );
-      }
-    }
-    const timeoutMs = config.timeoutSeconds * 1000;
-    this.dispatcher = new Agent({
-      connect: {
-        ca,
-        rejectUnauthorized: !config.skipCertificateVerification,
-        timeout: Math.min(timeoutMs, 10_000),
-      },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      keepAliveTimeout: 30_000,
-      connections: 8,
-    });
+    this.dispatcher = httpAgent(sinkName, config, 8);
     this.authorization = config.apiKey
       ? `ApiKey ${config.apiKey}`
       : config.user
@@ -179,15 +156,6 @@ export class SearchClient {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
-}
-
-/** Certificate and handshake failures: retrying does not fix them. */
-function isTlsError(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: string }).code;
-    if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code)) return true;
-  }
-  return false;
 }
 
 function parseJson(text: string): unknown {

@@ -15,7 +15,7 @@
  * - Index templates are installed at open, idempotently, so each new dated index gets the mapping the
  *   dashboards rely on.
  */
-import { backoffDelay, retryWithBackoff, sleep } from '@parsedmarc-ts/service-runtime';
+import { backoffDelay, sleep } from '@parsedmarc-ts/service-runtime';
 import {
   bulkActionLines,
   classifyBulkItem,
@@ -26,6 +26,7 @@ import {
 import type { SearchSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
+import { retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
 import { reasonOf, SearchClient, type ServerInfo } from './client.js';
 
@@ -72,11 +73,8 @@ export class SearchSink implements ResultSink {
   static async open(name: string, config: SearchSinkConfig, context: SinkContext): Promise<SearchSink> {
     const client = new SearchClient(name, config, context.clientId ?? 'parsedmarc-ts');
     try {
-      const server = await retrying(
-        { ...config, retryBudgetSeconds: config.connectRetrySeconds },
-        context,
-        `${name}: connecting`,
-        () => client.serverInfo(),
+      const server = await retryingRequest(config.connectRetrySeconds, context, `${name}: connecting`, () =>
+        client.serverInfo(),
       );
       const sink = new SearchSink(name, config, client, server, context);
       await sink.installTemplates();
@@ -99,12 +97,16 @@ export class SearchSink implements ResultSink {
       replicas: this.config.numberOfReplicas,
     });
     for (const template of templates) {
-      const response = await retrying(this.config, this.context, `${this.name}: index template`, () =>
-        this.client.request(
-          'PUT',
-          `/_index_template/${encodeURIComponent(template.name)}`,
-          JSON.stringify(template.body),
-        ),
+      const response = await retryingRequest(
+        this.config.retryBudgetSeconds,
+        this.context,
+        `${this.name}: index template`,
+        () =>
+          this.client.request(
+            'PUT',
+            `/_index_template/${encodeURIComponent(template.name)}`,
+            JSON.stringify(template.body),
+          ),
       );
       if (response.status >= 300) {
         throw new SinkError(
@@ -206,8 +208,11 @@ export class SearchSink implements ResultSink {
   /** One bulk request (retried whole while the server is away); returns the items to send again. */
   private async sendBatch(batch: PendingDocument[]): Promise<PendingDocument[]> {
     const body = batch.map((d) => d.lines).join('');
-    const response = await retrying(this.config, this.context, `${this.name}: bulk`, () =>
-      this.client.request('POST', '/_bulk', body, 'application/x-ndjson'),
+    const response = await retryingRequest(
+      this.config.retryBudgetSeconds,
+      this.context,
+      `${this.name}: bulk`,
+      () => this.client.request('POST', '/_bulk', body, 'application/x-ndjson'),
     );
     if (response.status === 413 && batch.length > 1) {
       // The server's http.max_content_length is below our batch size: halve and send both.
@@ -243,27 +248,4 @@ export class SearchSink implements ResultSink {
     });
     return retry;
   }
-}
-
-/** Runs one request, retrying transient failures with backoff within the sink's budget. */
-function retrying<T>(
-  config: SearchSinkConfig,
-  context: SinkContext,
-  what: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  let warned = false;
-  return retryWithBackoff(fn, {
-    ...backoff,
-    maxElapsedMs: config.retryBudgetSeconds * 1000,
-    isRetriable: (error) => SinkError.is(error) && error.retriable,
-    onRetry: (error, attempt, delayMs) => {
-      // One notice per outage, not one per attempt.
-      if (warned) return;
-      warned = true;
-      context.warn(
-        `${what}: ${(error as SinkError).message}; retrying (every ${Math.round(delayMs / 1000) || 1} s or more, up to ${config.retryBudgetSeconds} s; attempt ${attempt + 1})`,
-      );
-    },
-  });
 }

@@ -1,0 +1,159 @@
+/**
+ * The Splunk HTTP Event Collector protocol over undici: event posts (gzip when asked), acknowledgement
+ * polls, and the token check a collector answers without indexing anything (an empty post: "No data").
+ *
+ * Failures come out as SinkErrors: an unreachable or busy collector (connection errors, 408, 429, 5xx) as
+ * retriable, with the wait its Retry-After asks for; a refused token (401, 403) as SINK_AUTH_FAILED; a
+ * certificate we do not trust as SINK_TLS_FAILED. Other answers are returned for the caller to judge.
+ * The token is sent in the Authorization header only and never appears in a message.
+ */
+import { randomUUID } from 'node:crypto';
+import { request, type Agent, type Dispatcher } from 'undici';
+import type { HecSinkConfig } from '../config.js';
+import { SinkError } from '../errors.js';
+import { httpAgent, isTlsError } from '../http.js';
+
+/** The collector's JSON answer: {"text", "code"} and, depending on the call, ackId, acks, invalid-event-number. */
+export interface HecAnswerBody {
+  text?: string;
+  code?: number;
+  ackId?: number;
+  acks?: Record<string, boolean>;
+  'invalid-event-number'?: number;
+}
+
+export interface HecAnswer {
+  status: number;
+  body: HecAnswerBody | null;
+}
+
+/** The request path events go to; the original posts to the same one. */
+export const HEC_EVENT_PATH = '/services/collector/event/1.0';
+const ACK_PATH = '/services/collector/ack';
+
+const transientStatuses = new Set([408, 429]);
+
+/** "Invalid token (code 4)": the collector's own words for a message. */
+export const describeAnswer = (answer: HecAnswer): string => {
+  const { text, code } = answer.body ?? {};
+  const words = text === undefined ? '' : `: ${String(text).slice(0, 300)}`;
+  return `HTTP ${answer.status}${words}${code === undefined ? '' : ` (code ${code})`}`;
+};
+
+/** Seconds of a Retry-After header (delta form; an HTTP date is read too), as milliseconds. */
+function retryAfterMs(header: string | string[] | undefined): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return null;
+  if (/^\d+$/.test(value.trim())) return Math.min(Number(value) * 1000, 300_000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.min(date - Date.now(), 300_000));
+}
+
+export class HecClient {
+  private readonly dispatcher: Agent;
+  private readonly authorization: string;
+  /** One data channel per sink instance: the collector counts its ackIds per channel. */
+  readonly channel = randomUUID();
+
+  constructor(
+    readonly sinkName: string,
+    private readonly config: Pick<
+      HecSinkConfig,
+      'url' | 'token' | 'caFile' | 'skipCertificateVerification' | 'timeoutSeconds'
+    >,
+    private readonly userAgent = 'parsedmarc-ts',
+  ) {
+    this.dispatcher = httpAgent(sinkName, config, 4);
+    this.authorization = `Splunk ${config.token}`;
+  }
+
+  get target(): string {
+    return this.config.url;
+  }
+
+  /** Posts events (one JSON object per line), gzip-compressed when `gzipped`. */
+  postEvents(body: Buffer | string, gzipped: boolean): Promise<HecAnswer> {
+    return this.request(HEC_EVENT_PATH, body, gzipped);
+  }
+
+  /** The token check: an empty post, which a collector answers "No data" (400, code 5) for a good token. */
+  probe(): Promise<HecAnswer> {
+    return this.request(HEC_EVENT_PATH, '', false);
+  }
+
+  /** Asks which of the given ackIds are indexed: {"acks": {"0": true, ...}}. */
+  pollAcks(ackIds: readonly number[]): Promise<HecAnswer> {
+    return this.request(
+      `${ACK_PATH}?channel=${encodeURIComponent(this.channel)}`,
+      JSON.stringify({ acks: ackIds }),
+      false,
+    );
+  }
+
+  private async request(path: string, body: Buffer | string, gzipped: boolean): Promise<HecAnswer> {
+    const url = `${this.config.url}${path}`;
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await request(url, {
+        method: 'POST',
+        body,
+        dispatcher: this.dispatcher,
+        headers: {
+          'content-type': 'application/json',
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+          accept: 'application/json',
+          'user-agent': this.userAgent,
+          authorization: this.authorization,
+          'x-splunk-request-channel': this.channel,
+        },
+      });
+    } catch (error) {
+      if (isTlsError(error)) {
+        throw new SinkError(
+          'SINK_TLS_FAILED',
+          `TLS with ${this.target} failed: ${(error as Error).message} (a private CA: --hec-ca-file)`,
+          { sink: this.sinkName, target: this.target },
+          { cause: error },
+        );
+      }
+      throw new SinkError(
+        'SINK_UNREACHABLE',
+        `cannot reach ${this.target}: ${(error as Error).message}`,
+        { sink: this.sinkName, target: this.target },
+        { cause: error },
+      );
+    }
+    const text = await answer.body.text();
+    const result: HecAnswer = { status: answer.statusCode, body: parseJson(text) };
+    if (result.status === 401 || result.status === 403) {
+      throw new SinkError('SINK_AUTH_FAILED', `the collector refused the token (${describeAnswer(result)})`, {
+        sink: this.sinkName,
+        target: this.target,
+        status: result.status,
+      });
+    }
+    if (transientStatuses.has(result.status) || result.status >= 500) {
+      throw new SinkError('SINK_UNAVAILABLE', `the collector answered ${describeAnswer(result)}`, {
+        sink: this.sinkName,
+        target: this.target,
+        status: result.status,
+        retryAfterMs: retryAfterMs(answer.headers['retry-after']),
+      });
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function parseJson(text: string): HecAnswerBody | null {
+  if (text.length === 0) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as HecAnswerBody) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What the HTTP sinks (search servers, Splunk HEC) share: one request retried with backoff within a
+ * sink's budget, and the reading of the failures every HTTPS client meets.
+ */
+import { readFileSync } from 'node:fs';
+import { retryWithBackoff } from '@parsedmarc-ts/service-runtime';
+import { Agent } from 'undici';
+import { SinkError } from './errors.js';
+import type { SinkContext } from './registry.js';
+
+const backoff = { initialMs: 250, maxMs: 15_000 };
+
+/**
+ * Runs one request, retrying retriable SinkErrors with backoff (at least the wait a Retry-After asked
+ * for, carried as context.retryAfterMs) for up to `budgetSeconds`; one notice per outage, not per attempt.
+ */
+export function retryingRequest<T>(
+  budgetSeconds: number,
+  context: SinkContext,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let warned = false;
+  return retryWithBackoff(fn, {
+    ...backoff,
+    maxElapsedMs: budgetSeconds * 1000,
+    isRetriable: (error) => SinkError.is(error) && error.retriable,
+    minDelayMs: (error) => {
+      const wait = SinkError.is(error) ? error.context['retryAfterMs'] : undefined;
+      return typeof wait === 'number' ? wait : 0;
+    },
+    onRetry: (error, attempt, delayMs) => {
+      if (warned) return;
+      warned = true;
+      context.warn(
+        `${what}: ${(error as SinkError).message}; retrying (every ${Math.round(delayMs / 1000) || 1} s or more, up to ${budgetSeconds} s; attempt ${attempt + 1})`,
+      );
+    },
+  });
+}
+
+/** Certificate and handshake failures: retrying does not fix them. */
+export function isTlsError(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: string }).code;
+    if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * The connection pool of an HTTP sink: its CA file read once (an unreadable one is a configuration
+ * error), certificate verification unless skipped, the request timeout for answers and bodies.
+ */
+export function httpAgent(
+  sinkName: string,
+  settings: { caFile: string | null; skipCertificateVerification: boolean; timeoutSeconds: number },
+  connections: number,
+): Agent {
+  let ca: string | undefined;
+  if (settings.caFile) {
+    try {
+      ca = readFileSync(settings.caFile, 'utf8');
+    } catch (error) {
+      throw new SinkError(
+        'INVALID_SINK_CONFIG',
+        `cannot read the CA file ${settings.caFile}: ${(error as Error).message}`,
+        { sink: sinkName },
+      );
+    }
+  }
+  const timeoutMs = settings.timeoutSeconds * 1000;
+  return new Agent({
+    connect: {
+      ca,
+      rejectUnauthorized: !settings.skipCertificateVerification,
+      timeout: Math.min(timeoutMs, 10_000),
+    },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 30_000,
+    connections,
+  });
+}
