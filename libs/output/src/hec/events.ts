@@ -111,6 +111,18 @@ function aggregateEvents(
   return { ok: true, events };
 }
 
+/** A report sent whole as one event (forensic, SMTP TLS), dated by one of its fields. */
+function wholeReportEvent(
+  report: object,
+  date: string | null,
+  undatable: string,
+  head: string,
+): HecEventsResult {
+  const time = epochSeconds(date);
+  if (time === null) return { ok: false, code: 'UNDATABLE_REPORT', reason: `${undatable} (${json(date)})` };
+  return { ok: true, events: [`${head}${time},"event":${json(report)}}`] };
+}
+
 /**
  * The events of one parsed report (or one part of a huge aggregate report).
  *
@@ -125,29 +137,19 @@ export function hecEventsOf(
   switch (parsed.report_type) {
     case 'aggregate':
       return aggregateEvents(parsed.report, options, firstRecord);
-    case 'forensic': {
-      const time = epochSeconds(parsed.report.arrival_date_utc);
-      if (time === null) {
-        return {
-          ok: false,
-          code: 'UNDATABLE_REPORT',
-          reason: `forensic report without a readable arrival date (${json(parsed.report.arrival_date_utc)})`,
-        };
-      }
-      const head = envelopeHead(options, options.forensicSourcetype ?? 'dmarc:forensic');
-      return { ok: true, events: [`${head}${time},"event":${json(parsed.report)}}`] };
-    }
-    case 'smtp_tls': {
-      const time = epochSeconds(parsed.report.begin_date);
-      if (time === null) {
-        return {
-          ok: false,
-          code: 'UNDATABLE_REPORT',
-          reason: `SMTP TLS report without a readable begin date (${json(parsed.report.begin_date)})`,
-        };
-      }
-      const head = envelopeHead(options, HEC_SOURCETYPES.smtp_tls);
-      return { ok: true, events: [`${head}${time},"event":${json(parsed.report)}}`] };
-    }
+    case 'forensic':
+      return wholeReportEvent(
+        parsed.report,
+        parsed.report.arrival_date_utc,
+        'forensic report without a readable arrival date',
+        envelopeHead(options, options.forensicSourcetype ?? 'dmarc:forensic'),
+      );
+    case 'smtp_tls':
+      return wholeReportEvent(
+        parsed.report,
+        parsed.report.begin_date,
+        'SMTP TLS report without a readable begin date',
+        envelopeHead(options, HEC_SOURCETYPES.smtp_tls),
+      );
   }
 }

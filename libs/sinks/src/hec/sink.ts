@@ -55,8 +55,6 @@ export class HecSink implements ResultSink {
   private readonly unacked = new Map<number, UnackedRequest>();
   private unackedBytes = 0;
   private readonly eventOptions: HecEventOptions;
-  /** Whether the collector acknowledges (learnt from its first answer with an ackId). */
-  private acknowledging = false;
 
   private constructor(
     private readonly config: HecSinkConfig,
@@ -178,7 +176,6 @@ export class HecSink implements ResultSink {
     if (answer.status === 200 && code === 0) {
       const ackId = answer.body?.ackId;
       if (typeof ackId === 'number') {
-        this.acknowledging = true;
         const bytes = events.reduce((n, e) => n + e.bytes, 0);
         this.unacked.set(ackId, { events, bytes, sentAt: Date.now() });
         this.unackedBytes += bytes;
@@ -241,7 +238,6 @@ export class HecSink implements ResultSink {
    * indexed). Gives up with a retriable error when the retry budget is spent.
    */
   private async awaitAcks(limitBytes: number): Promise<void> {
-    if (!this.acknowledging) return;
     const started = Date.now();
     let idle = 0;
     while (this.unackedBytes > limitBytes && this.unacked.size > 0) {
