@@ -218,7 +218,7 @@ describe('a live resolver that loses datagrams', () => {
       nameservers: [server.server],
       // Generous: on a loaded 2-core machine a 200 ms timeout also expires for answered queries, and the
       // test would be about load, not about lost datagrams.
-      timeoutMs: 1000,
+      timeoutMs: 3000,
       retries: 1,
       concurrency: 16,
       logger,
