@@ -12,7 +12,15 @@ import { hecEventsOf } from '@parsedmarc-ts/output';
 import type { ParsedReport } from '@parsedmarc-ts/parser';
 import { runCli, samples } from '../cli/helpers.js';
 import { startTlsProxy, type TlsProxy } from '../cli/tls-proxy.js';
-import { createToken, eventsOf, hecUrl, statsOf, updateToken, waitFor } from './receiver-client.js';
+import {
+  createToken,
+  eventsOf,
+  hecUrl,
+  sentLineOf,
+  statsOf,
+  updateToken,
+  waitFor,
+} from './receiver-client.js';
 
 const save = ['--save-aggregate', '--save-forensic', '--save-smtp-tls'];
 
@@ -35,24 +43,6 @@ function expectedEvents(output: Combined, host: string, index: string): string[]
   for (const report of output.smtp_tls_reports) add({ report_type: 'smtp_tls', report } as ParsedReport);
   return lines;
 }
-
-/** An envelope and event as stored, in the JSON our sink sent (the receiver keeps what it was given). */
-const storedText = (e: {
-  time: number;
-  host: string;
-  source: string;
-  index: string;
-  sourcetype: string;
-  event: unknown;
-}) =>
-  JSON.stringify({
-    host: e.host,
-    source: e.source,
-    index: e.index,
-    sourcetype: e.sourcetype,
-    time: e.time,
-    event: e.event,
-  });
 
 const sorted = (lines: string[]): string[] => [...lines].sort();
 
@@ -89,7 +79,7 @@ describe('parsedmarc --hec', () => {
     const host = stored[0]!.host;
     const expected = expectedEvents(JSON.parse(run.stdout) as Combined, host, 'email');
     expect(expected.length).toBeGreaterThan(2000);
-    expect(sorted(stored.map(storedText))).toEqual(
+    expect(sorted(stored.map(sentLineOf))).toEqual(
       sorted(expected.map((l) => JSON.stringify(JSON.parse(l)))),
     );
     const types = new Set(stored.map((e) => e.sourcetype));

@@ -26,6 +26,8 @@ export interface TokenSettings {
   indexDelayMs?: number;
   /** accepted events wait, not indexed, until this is set back to false (lost if the receiver restarts) */
   holdIndexing?: boolean;
+  /** the next n event posts with events are indexed, then holdIndexing turns on (default null: never) */
+  holdIndexingAfterRequests?: number | null;
   /** the next n event posts are answered 503 code 9 "Server is busy" */
   busyRequests?: number;
   /** Retry-After seconds on those 503 answers (default null: no header) */
@@ -58,6 +60,17 @@ export interface StoredEvent {
   /** number of the token's event post that carried it, from 1 (equal = same request; goes on after a restart) */
   request: number;
 }
+
+/** A stored event as the JSON line our sink sent it (the receiver keeps the fields and their order). */
+export const sentLineOf = (e: StoredEvent): string =>
+  JSON.stringify({
+    host: e.host,
+    source: e.source,
+    index: e.index,
+    sourcetype: e.sourcetype,
+    time: e.time,
+    event: e.event,
+  });
 
 /** A token's counters since it was created or the receiver (re)started; `indexed` counts what is on disk. */
 export interface HecStats {

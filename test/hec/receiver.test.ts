@@ -357,6 +357,25 @@ describe('indexer acknowledgement', () => {
     expect((await eventsOf(url, token)).map((e) => e.event)).toEqual(['held', 'held too']);
   });
 
+  it('holds indexing after holdIndexingAfterRequests event posts', async () => {
+    const token = await createToken(url, { ack: true, holdIndexingAfterRequests: 2 });
+    const channel = randomUUID();
+    const onChannel = { headers: { 'x-splunk-request-channel': channel } };
+    for (const name of ['first', 'second', 'third', 'fourth']) {
+      expect((await hec(token, events(name).join(''), onChannel)).status).toBe(200);
+    }
+    await waitForAcks(token, channel, [0, 1]);
+    expect((await pollAcks(token, channel, [2, 3])).body).toEqual({ acks: { 2: false, 3: false } });
+    expect(await statsOf(url, token)).toMatchObject({ indexed: 2, pending: 2 });
+    expect(await updateToken(url, token, {})).toMatchObject({
+      holdIndexing: true,
+      holdIndexingAfterRequests: null,
+    });
+    await updateToken(url, token, { holdIndexing: false });
+    await waitForAcks(token, channel, [2, 3]);
+    expect((await eventsOf(url, token)).map((e) => e.event)).toEqual(['first', 'second', 'third', 'fourth']);
+  });
+
   it('indexes after indexDelayMs', async () => {
     const token = await createToken(url, { ack: true, indexDelayMs: 200 });
     const channel = randomUUID();

@@ -9,27 +9,30 @@ import { describe, expect, it } from 'vitest';
 import { reportParseEnv } from '../../apps/report-parse/src/config.js';
 import { enrichEnv } from '../../apps/enrich/src/config.js';
 import { sinkElasticEnv } from '../../apps/sink-elastic/src/config.js';
+import { sinkHecEnv } from '../../apps/sink-hec/src/config.js';
 import { repoRoot } from './harness.js';
 
 const known = new Set([
   ...Object.keys(reportParseEnv.shape),
   ...Object.keys(enrichEnv.shape),
   ...Object.keys(sinkElasticEnv.shape),
+  ...Object.keys(sinkHecEnv.shape),
   // Read by the runtime rather than the schema.
   'TZ',
   'KAFKA_SASL_PASSWORD_FILE',
   'SCHEMA_REGISTRY_PASSWORD_FILE',
   'ELASTICSEARCH_PASSWORD_FILE',
   'ELASTICSEARCH_API_KEY_FILE',
+  'HEC_TOKEN_FILE',
 ]);
 
 describe('deployment files use only variables the services read', () => {
-  it('docker-compose.yml (report-parse, enrich, sink-elastic)', () => {
+  it('docker-compose.yml (report-parse, enrich, sink-elastic, sink-hec)', () => {
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     const services = compose
       .split(/^ {2}(?=[a-z-]+:\s*$)/m)
-      .filter((block) => /^(report-parse|enrich|sink-elastic):/.test(block));
-    expect(services).toHaveLength(3);
+      .filter((block) => /^(report-parse|enrich|sink-elastic|sink-hec):/.test(block));
+    expect(services).toHaveLength(4);
     const names = services.flatMap((block) =>
       [...block.matchAll(/^ {6}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
     );

@@ -41,7 +41,7 @@ export function ensureServers(): Servers {
 export const ensureElasticsearch = (): string => searchServer('elasticsearch');
 
 /** A service under apps/ the tests spawn. */
-export type ServiceName = 'report-parse' | 'enrich' | 'sink-elastic';
+export type ServiceName = 'report-parse' | 'enrich' | 'sink-elastic' | 'sink-hec';
 
 export const uniquePrefix = (label: string): string =>
   `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;

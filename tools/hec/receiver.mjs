@@ -35,7 +35,8 @@
 //   Other paths: 404 code 404; another method on a known path: 405 code 405 with Allow.
 //
 // Control API (not Splunk), <token> URL-encoded in the path:
-//   PUT    /_stub/tokens/<token>  {index?, indexes?, ack?, indexDelayMs?, holdIndexing?, busyRequests?,
+//   PUT    /_stub/tokens/<token>  {index?, indexes?, ack?, indexDelayMs?, holdIndexing?,
+//          holdIndexingAfterRequests?, busyRequests?,
 //          retryAfterSeconds?, delayMs?, dropRequests?, disabled?} creates (201) or replaces the settings
 //          (200; the events, counters and ack state stay) and answers the settings; unknown keys are 400.
 //   PATCH  /_stub/tokens/<token>  changes the given settings (holdIndexing false releases the held events)
@@ -45,7 +46,8 @@
 //   GET    /_stub/tokens/<token>/stats   {requests, accepted, refused, busy, dropped, gzipRequests, events,
 //          bytesIn, acksPolled, indexed, pending}
 //   DELETE /_stub/tokens/<token>  removes the token and its events
-//   Fault injection: busyRequests n = the next n event posts get 503; dropRequests n = the next n event
+//   Fault injection: busyRequests n = the next n event posts get 503; holdIndexingAfterRequests n = the next
+//   n event posts with events are indexed, then holdIndexing turns on; dropRequests n = the next n event
 //   posts are processed (events indexed) and their connection destroyed without an answer; delayMs = wait
 //   that long before processing each event post; disabled = 403 code 1. Counters count down and persist.
 //
@@ -182,6 +184,7 @@ const settingTypes = {
   ack: (v) => typeof v === 'boolean',
   indexDelayMs: (v) => Number.isInteger(v) && v >= 0,
   holdIndexing: (v) => typeof v === 'boolean',
+  holdIndexingAfterRequests: (v) => v === null || (Number.isInteger(v) && v >= 0),
   busyRequests: (v) => Number.isInteger(v) && v >= 0,
   retryAfterSeconds: (v) => v === null || (Number.isInteger(v) && v >= 0),
   delayMs: (v) => Number.isInteger(v) && v >= 0,
@@ -196,6 +199,7 @@ function defaultSettings() {
     ack: false,
     indexDelayMs: 0,
     holdIndexing: false,
+    holdIndexingAfterRequests: null,
     busyRequests: 0,
     retryAfterSeconds: null,
     delayMs: 0,
@@ -833,6 +837,13 @@ async function handleEvents(req, res, url) {
   let ackId;
   let indexed = Promise.resolve();
   if (count > 0) {
+    const after = token.settings.holdIndexingAfterRequests;
+    if (after !== null) {
+      // counts down per event post with events; at 0 holdIndexing turns on
+      if (after === 0) token.settings.holdIndexing = true;
+      token.settings.holdIndexingAfterRequests = after === 0 ? null : after - 1;
+      await saveTokens();
+    }
     const batch = { lines: lines.join(''), count };
     if (ack && !error) {
       const state = token.channel(channel);

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { ConfigError, env } from '@parsedmarc-ts/service-runtime';
 import { kafkaSinkServiceEnv } from '@parsedmarc-ts/kafka';
-import { type ReportTopic } from '@parsedmarc-ts/sinks/service';
+import {
+  refineSaveSelection,
+  reportTopicsOfSave,
+  saveSelectionOf,
+  sinkSaveEnv,
+} from '@parsedmarc-ts/sinks/service';
 import { searchSinkConfigSchema, searchSinkDefaults, type SinksConfig } from '@parsedmarc-ts/sinks';
 
 export const serviceName = 'sink-elastic';
@@ -39,20 +44,12 @@ const variables = z.object({
    */
   ELASTICSEARCH_RETRY_BUDGET_SECONDS: z.coerce.number().min(0).default(30),
   /** Which report types are consumed and indexed (the original's --save-* options). */
-  SAVE_AGGREGATE: env.boolean(true),
-  SAVE_FORENSIC: env.boolean(true),
-  SAVE_SMTP_TLS: env.boolean(true),
+  ...sinkSaveEnv,
 });
 export type SinkElasticConfig = z.infer<typeof variables>;
 
 /** The report topics to consume: those of the saved report types. */
-export function reportTopicsOf(config: SinkElasticConfig): ReportTopic[] {
-  return [
-    ...(config.SAVE_AGGREGATE ? (['aggregate'] as const) : []),
-    ...(config.SAVE_FORENSIC ? (['forensic'] as const) : []),
-    ...(config.SAVE_SMTP_TLS ? (['smtpTls'] as const) : []),
-  ];
-}
+export const reportTopicsOf = reportTopicsOfSave;
 
 /** Which variable each setting of the search sink comes from (for error messages). */
 const variableOf: Record<string, string> = {
@@ -93,11 +90,7 @@ function searchSettingsOf(config: SinkElasticConfig) {
     forensicIndexBase: config.ELASTICSEARCH_FAILURE_INDEX ? 'dmarc_failure' : 'dmarc_forensic',
     numberOfShards: config.ELASTICSEARCH_NUMBER_OF_SHARDS,
     numberOfReplicas: config.ELASTICSEARCH_NUMBER_OF_REPLICAS,
-    save: {
-      aggregate: config.SAVE_AGGREGATE,
-      forensic: config.SAVE_FORENSIC,
-      smtpTls: config.SAVE_SMTP_TLS,
-    },
+    save: saveSelectionOf(config),
     bulkDocuments: config.ELASTICSEARCH_BULK_DOCUMENTS,
     bulkBytes: config.ELASTICSEARCH_BULK_BYTES,
     retryBudgetSeconds: config.ELASTICSEARCH_RETRY_BUDGET_SECONDS,
@@ -111,13 +104,7 @@ function searchSettingsOf(config: SinkElasticConfig) {
  * own schema too, so a bad setting stops the start with a message naming its variable.
  */
 export const sinkElasticEnv = variables.superRefine((config, ctx) => {
-  if (!config.SAVE_AGGREGATE && !config.SAVE_FORENSIC && !config.SAVE_SMTP_TLS) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['SAVE_AGGREGATE'],
-      message: 'every SAVE_* is false: nothing to index',
-    });
-  }
+  refineSaveSelection(config, ctx);
   const settings = searchSettingsOf(config);
   if (settings.success) return;
   for (const issue of settings.error.issues) {

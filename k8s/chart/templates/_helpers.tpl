@@ -18,6 +18,7 @@ enrich: enrich
 {{/* The sink services: name → values key (Deployments, see deployment-sinks.yaml). */}}
 {{- define "pipeline.sinks" -}}
 sink-elastic: sinkElastic
+sink-hec: sinkHec
 {{- end -}}
 
 {{/*
@@ -63,5 +64,43 @@ sink-elastic: sinkElastic
 {{- if $es.caSecret }}
 - name: elasticsearch-ca
   secret: { secretName: {{ $es.caSecret }} }
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-hec.env" -}}
+{{- $hec := .Values.sinkHec.hec }}
+{{- if $hec.existingSecret }}
+- name: HEC_TOKEN_FILE
+  value: /var/run/secrets/parsedmarc/hec/{{ $hec.tokenKey }}
+{{- end }}
+{{- if $hec.caSecret }}
+- name: HEC_CA_FILE
+  value: /var/run/secrets/parsedmarc/hec-ca/{{ $hec.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-hec.volumeMounts" -}}
+{{- $hec := .Values.sinkHec.hec }}
+{{- if $hec.existingSecret }}
+- name: hec-secret
+  mountPath: /var/run/secrets/parsedmarc/hec
+  readOnly: true
+{{- end }}
+{{- if $hec.caSecret }}
+- name: hec-ca
+  mountPath: /var/run/secrets/parsedmarc/hec-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-hec.volumes" -}}
+{{- $hec := .Values.sinkHec.hec }}
+{{- if $hec.existingSecret }}
+- name: hec-secret
+  secret: { secretName: {{ $hec.existingSecret }} }
+{{- end }}
+{{- if $hec.caSecret }}
+- name: hec-ca
+  secret: { secretName: {{ $hec.caSecret }} }
 {{- end }}
 {{- end -}}

@@ -140,7 +140,7 @@ export const hecSinkConfigSchema = z.object({
   /** The HEC token, without the "Splunk " scheme word (removed when given with it). */
   token: z
     .string()
-    .transform((t) => t.trim().replace(/^Splunk\s+/i, ''))
+    .transform((t) => t.trim().replace(/^Splunk(\s+|$)/i, ''))
     .pipe(z.string().min(1, { message: 'the HEC token is empty' })),
   /** The Splunk index; null leaves it to the token's default index. */
   index: z.string().min(1).nullable(),

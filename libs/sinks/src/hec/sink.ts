@@ -54,6 +54,8 @@ export class HecSink implements ResultSink {
   private refusals: SinkRefusal[] = [];
   private readonly unacked = new Map<number, UnackedRequest>();
   private unackedBytes = 0;
+  /** Accepted requests whose ackId the collector gave out again (it restarted): outcome unknown. */
+  private orphaned: UnackedRequest[] = [];
   private readonly eventOptions: HecEventOptions;
 
   private constructor(
@@ -102,6 +104,44 @@ export class HecSink implements ResultSink {
   }
 
   async write(item: ResultItem): Promise<void> {
+    try {
+      await this.take(item);
+    } catch (error) {
+      this.forgetUnflushed();
+      throw error;
+    }
+  }
+
+  async flush(): Promise<SinkRefusal[]> {
+    try {
+      await this.dispatchPending();
+      await this.settle();
+      await this.awaitAcks(0);
+    } catch (error) {
+      this.forgetUnflushed();
+      throw error;
+    }
+    const refusals = this.refusals;
+    this.refusals = [];
+    return refusals;
+  }
+
+  /**
+   * After a failed write or flush the caller writes every item since the last flush again (the sink
+   * contract): what is still buffered or waiting for acknowledgement here would be sent twice.
+   */
+  private forgetUnflushed(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight?.catch(() => undefined);
+    this.inFlight = null;
+    this.unacked.clear();
+    this.unackedBytes = 0;
+    this.orphaned = [];
+    this.refusals = [];
+  }
+
+  private async take(item: ResultItem): Promise<void> {
     const { save } = this.config;
     const type = item.parsed.report_type;
     if (!(type === 'aggregate' ? save.aggregate : type === 'forensic' ? save.forensic : save.smtpTls)) return;
@@ -120,15 +160,6 @@ export class HecSink implements ResultSink {
       this.pendingBytes += bytes;
       if (this.pending.length >= this.config.batchEvents) await this.dispatchPending();
     }
-  }
-
-  async flush(): Promise<SinkRefusal[]> {
-    await this.dispatchPending();
-    await this.settle();
-    await this.awaitAcks(0);
-    const refusals = this.refusals;
-    this.refusals = [];
-    return refusals;
   }
 
   async close(): Promise<void> {
@@ -177,6 +208,13 @@ export class HecSink implements ResultSink {
       const ackId = answer.body?.ackId;
       if (typeof ackId === 'number') {
         const bytes = events.reduce((n, e) => n + e.bytes, 0);
+        const earlier = this.unacked.get(ackId);
+        if (earlier) {
+          // The collector numbers its channel from 0 again: it restarted and forgot the earlier request,
+          // which may never be indexed. Its ackId now means this one: send the earlier one again.
+          this.unackedBytes -= earlier.bytes;
+          this.orphaned.push(earlier);
+        }
         this.unacked.set(ackId, { events, bytes, sentAt: Date.now() });
         this.unackedBytes += bytes;
       }
@@ -240,7 +278,16 @@ export class HecSink implements ResultSink {
   private async awaitAcks(limitBytes: number): Promise<void> {
     const started = Date.now();
     let idle = 0;
-    while (this.unackedBytes > limitBytes && this.unacked.size > 0) {
+    for (;;) {
+      while (this.orphaned.length > 0) {
+        const orphaned = this.orphaned;
+        this.orphaned = [];
+        this.context.warn(
+          `splunk-hec: the collector restarted (it gave out ackIds again); sending ${orphaned.length} unacknowledged requests again`,
+        );
+        for (const request of orphaned) await this.send(request.events);
+      }
+      if (!(this.unackedBytes > limitBytes && this.unacked.size > 0)) return;
       const ids = [...this.unacked.keys()].slice(0, 1000);
       const answer = await retryingRequest(
         this.config.retryBudgetSeconds,
@@ -287,7 +334,8 @@ export class HecSink implements ResultSink {
         progress = true;
       }
       if (progress) idle = 0;
-      if (this.unackedBytes > limitBytes && this.unacked.size > 0) await sleep(backoffDelay(idle++, ackPoll));
+      if (this.orphaned.length === 0 && this.unackedBytes > limitBytes && this.unacked.size > 0)
+        await sleep(backoffDelay(idle++, ackPoll));
     }
   }
 }

@@ -8,3 +8,4 @@ export {
   type SinkServiceSpec,
 } from './run.js';
 export { decodeReportMessage, messageSource, SinkConsumer, type ReportTopicKind } from './consumer.js';
+export { refineSaveSelection, reportTopicsOfSave, saveSelectionOf, sinkSaveEnv } from './save.js';
