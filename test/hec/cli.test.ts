@@ -200,6 +200,15 @@ describe('parsedmarc --hec', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 
+  it('abandons requests slower than --hec-timeout and gives up within --hec-retry-seconds (exit 2 at start)', async () => {
+    const token = await createToken(url, { delayMs: 5000 });
+    const run = await sendSmall(url, token, '--hec-timeout', '0.5', '--hec-retry-seconds', '1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('SINK_UNREACHABLE');
+    expect(run.stderr).toContain('no answer within 0.5 s (the request timeout)');
+    expect(await eventsOf(url, token)).toEqual([]);
+  });
+
   it('says that an answer lost after the collector took the events makes the retry a duplicate', async () => {
     // What the README says of HEC: without ids, a request whose outcome is unknown is sent again.
     const token = await createToken(url, { dropRequests: 1 });

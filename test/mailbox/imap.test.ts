@@ -21,7 +21,16 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { EmbeddedPipeline } from '@parsedmarc-ts/pipeline';
-import { OutputDirSink, type ResultItem, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
+import {
+  hecSinkConfigSchema,
+  hecSinkDefaults,
+  openSinks,
+  OutputDirSink,
+  type ResultItem,
+  type ResultSink,
+  type SinkRefusal,
+} from '@parsedmarc-ts/sinks';
+import { createToken, hecUrl, statsOf, updateToken, waitFor } from '../hec/receiver-client.js';
 import {
   appendAll,
   corpusMessages,
@@ -482,6 +491,52 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
     expect(counts['Archive/Aggregate']).toBe(8); // the first batch of 8 was flushed and moved
     expect(counts.INBOX).toBe(4);
   }, 30_000);
+
+  it('moves messages only after the HEC collector acknowledged their events as indexed', async () => {
+    const corpus = corpusMessages()
+      .filter((m) => expectedFolder(m.sample) === 'Aggregate')
+      .slice(0, 5);
+    await appendAll(
+      server,
+      corpus.map((m) => m.bytes),
+    );
+    const url = hecUrl();
+    const token = await createToken(url, { ack: true, holdIndexing: true });
+    const [hec] = await openSinks(
+      {
+        stdout: false,
+        outputDir: null,
+        kafka: null,
+        elasticsearch: null,
+        opensearch: null,
+        hec: hecSinkConfigSchema.parse({
+          ...hecSinkDefaults,
+          url,
+          token,
+          save: { aggregate: true, forensic: true, smtpTls: true },
+        }),
+      },
+      { warn: () => undefined },
+    );
+    let finished = false;
+    const running = run(imapConfig(), [hec!]).finally(() => (finished = true));
+    // The events were accepted but not indexed: the command polls for their acknowledgement meanwhile.
+    await waitFor('the events accepted and held', async () => (await statsOf(url, token)).pending > 0);
+    const polled = (await statsOf(url, token)).acksPolled;
+    await waitFor('an acknowledgement poll', async () => (await statsOf(url, token)).acksPolled > polled);
+    expect(finished).toBe(false);
+    expect(await folderCounts(server)).toMatchObject({ INBOX: corpus.length });
+
+    await updateToken(url, token, { holdIndexing: false });
+    const { stats, errors } = await running;
+    await hec!.close();
+    expect(errors).toEqual([]);
+    expect(stats.failures).toBe(0);
+    expect(await folderCounts(server)).toMatchObject({ INBOX: 0, 'Archive/Aggregate': corpus.length });
+    const indexed = await statsOf(url, token);
+    expect(indexed.pending).toBe(0);
+    expect(indexed.indexed).toBe(stats.records);
+  }, 60_000);
 
   it('moves nothing when flushing an output fails', async () => {
     await appendAll(

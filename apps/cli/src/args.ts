@@ -49,6 +49,7 @@ export interface RawCliOptions {
   hecTimeout?: string;
   hecFailureSourcetype?: boolean;
   hecRetrySeconds?: string;
+  hecAckTimeout?: string;
   kafkaHosts?: string[] | boolean;
   kafkaAggregateTopic?: string;
   kafkaForensic_topic?: string;
@@ -194,6 +195,10 @@ export function buildCommand(): Command {
     .option(
       '--hec-retry-seconds <SECONDS>',
       'How long to keep retrying while the collector is away or busy before giving up (Default: 300)',
+    )
+    .option(
+      '--hec-ack-timeout <SECONDS>',
+      'With indexer acknowledgement: seconds a request may stay unacknowledged before it is sent again (Default: 120)',
     )
     .option('-K, --kafka-hosts [KAFKA_HOSTS...]', 'A list of one or more Kafka hostnames or URLs')
     .option(

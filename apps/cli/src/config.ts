@@ -111,6 +111,10 @@ function readSecretFile(path: string, what: string): string {
 const number = (value: string | undefined): number | string | undefined =>
   value === undefined || value.trim() === '' || Number.isNaN(Number(value)) ? value : Number(value);
 
+/** Connecting at start is retried for its default at most, never longer than the retry budget asked for. */
+const connectRetryOf = (retryBudget: number | string, connectDefault: number): number | string =>
+  typeof retryBudget === 'number' ? Math.min(connectDefault, retryBudget) : connectDefault;
+
 /**
  * An Elasticsearch/OpenSearch sink from the -E flags and the PARSEDMARC_ELASTICSEARCH_* variables (the
  * original's [elasticsearch] keys). Secrets also from files (..._PASSWORD_FILE, ..._API_KEY_FILE).
@@ -127,6 +131,8 @@ function searchSinkCandidate(
     ((flagFile ?? e(`${key}_FILE`)) ? readSecretFile((flagFile ?? e(`${key}_FILE`))!, what) : undefined) ??
     e(key) ??
     null;
+  const retryBudgetSeconds =
+    number(options.elasticsearchRetrySeconds ?? e('RETRY_SECONDS')) ?? searchSinkDefaults.retryBudgetSeconds;
   return {
     ...searchSinkDefaults,
     hosts,
@@ -158,9 +164,8 @@ function searchSinkCandidate(
     numberOfReplicas:
       number(options.elasticsearchNumberOfReplicas ?? e('NUMBER_OF_REPLICAS')) ??
       searchSinkDefaults.numberOfReplicas,
-    retryBudgetSeconds:
-      number(options.elasticsearchRetrySeconds ?? e('RETRY_SECONDS')) ??
-      searchSinkDefaults.retryBudgetSeconds,
+    retryBudgetSeconds,
+    connectRetrySeconds: connectRetryOf(retryBudgetSeconds, searchSinkDefaults.connectRetrySeconds),
     save,
   };
 }
@@ -188,6 +193,8 @@ function hecSinkCandidate(
       '--hec needs a token: --hec-token, --hec-token-file or PARSEDMARC_SPLUNK_HEC_TOKEN',
     );
   }
+  const retryBudgetSeconds =
+    number(options.hecRetrySeconds ?? e('RETRY_SECONDS')) ?? hecSinkDefaults.retryBudgetSeconds;
   return {
     ...hecSinkDefaults,
     url,
@@ -199,8 +206,10 @@ function hecSinkCandidate(
     timeoutSeconds: number(options.hecTimeout ?? e('TIMEOUT')) ?? hecSinkDefaults.timeoutSeconds,
     forensicSourcetype:
       options.hecFailureSourcetype || flag(e('FAILURE_SOURCETYPE')) ? 'dmarc:failure' : 'dmarc:forensic',
-    retryBudgetSeconds:
-      number(options.hecRetrySeconds ?? e('RETRY_SECONDS')) ?? hecSinkDefaults.retryBudgetSeconds,
+    retryBudgetSeconds,
+    // Connecting is retried for 10 s at most, never longer than the retry budget the user asked for.
+    connectRetrySeconds: connectRetryOf(retryBudgetSeconds, hecSinkDefaults.connectRetrySeconds),
+    ackTimeoutSeconds: number(options.hecAckTimeout ?? e('ACK_TIMEOUT')) ?? hecSinkDefaults.ackTimeoutSeconds,
     save,
   };
 }
@@ -220,6 +229,7 @@ const settingNames: Record<string, string> = {
   'sinks.hec.token': '--hec-token (PARSEDMARC_SPLUNK_HEC_TOKEN)',
   'sinks.hec.timeoutSeconds': '--hec-timeout (PARSEDMARC_SPLUNK_HEC_TIMEOUT)',
   'sinks.hec.retryBudgetSeconds': '--hec-retry-seconds (PARSEDMARC_SPLUNK_HEC_RETRY_SECONDS)',
+  'sinks.hec.ackTimeoutSeconds': '--hec-ack-timeout (PARSEDMARC_SPLUNK_HEC_ACK_TIMEOUT)',
   'sinks.kafka.registryUrl': '--schema-registry',
   'rawMail.registryUrl': '--schema-registry',
 };

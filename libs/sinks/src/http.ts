@@ -48,6 +48,18 @@ export function isTlsError(error: unknown): boolean {
   return false;
 }
 
+/** What went wrong on the way to a server, in words: undici's timeouts name the timeout that ran out. */
+export function networkFailureText(error: unknown, timeoutSeconds: number): string {
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return `no answer within ${timeoutSeconds} s (the request timeout)`;
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `no connection within ${Math.min(timeoutSeconds, 10)} s`;
+  }
+  return (error as Error | null)?.message ?? String(error);
+}
+
 /**
  * The connection pool of an HTTP sink: its CA file read once (an unreadable one is a configuration
  * error), certificate verification unless skipped, the request timeout for answers and bodies.

@@ -70,8 +70,15 @@ function aggregateEvents(
   const metadata = inner(report.report_metadata);
   const policy = json(report.policy_published);
   const events: string[] = [];
+  // The records of a report mostly share their interval: parse each distinct begin once.
+  let lastBegin: string | null = null;
+  let lastTime: number | null = null;
   for (const [i, record] of report.records.entries()) {
-    const time = epochSeconds(record.interval_begin);
+    if (record.interval_begin !== lastBegin || lastTime === null) {
+      lastBegin = record.interval_begin;
+      lastTime = epochSeconds(lastBegin);
+    }
+    const time = lastTime;
     if (time === null) {
       return {
         ok: false,

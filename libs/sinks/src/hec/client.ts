@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { request, type Agent, type Dispatcher } from 'undici';
 import type { HecSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
-import { httpAgent, isTlsError } from '../http.js';
+import { httpAgent, isTlsError, networkFailureText } from '../http.js';
 
 /** The collector's JSON answer: {"text", "code"} and, depending on the call, ackId, acks, invalid-event-number. */
 export interface HecAnswerBody {
@@ -118,7 +118,7 @@ export class HecClient {
       }
       throw new SinkError(
         'SINK_UNREACHABLE',
-        `cannot reach ${this.target}: ${(error as Error).message}`,
+        `cannot reach ${this.target}: ${networkFailureText(error, this.config.timeoutSeconds)}`,
         { sink: this.sinkName, target: this.target },
         { cause: error },
       );

@@ -10,7 +10,7 @@
 import { request, type Agent, type Dispatcher } from 'undici';
 import type { SearchSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
-import { httpAgent, isTlsError } from '../http.js';
+import { httpAgent, isTlsError, networkFailureText } from '../http.js';
 
 export interface SearchResponse {
   status: number;
@@ -121,7 +121,8 @@ export class SearchClient {
       }
       return response;
     }
-    const message = (lastError as Error | null)?.message ?? 'no host';
+    const message =
+      lastError === null ? 'no host' : networkFailureText(lastError, this.config.timeoutSeconds);
     throw new SinkError(
       'SINK_UNREACHABLE',
       `cannot reach ${this.target}: ${message}`,
