@@ -2,11 +2,13 @@
 // Event Collector, started with tools/servers.sh start hec), one event per aggregate record:
 // - our CLI (`--hec <url> --hec-token T --save-aggregate`) on the 100,000-record .xml.gz, with a token
 //   without and one with indexer acknowledgement (the command then waits until every request is indexed);
+// - apps/sink-hec from a dmarc_aggregate topic the same report was published onto (measured by
+//   test/search/measure-sink.mjs, a token with indexer acknowledgement);
 // - the original (parsedmarc 11.x from PyPI, [splunk_hec] in its ini file) on the same report.
 // Each run gets its own token; the receiver's count of indexed events is checked after the run, then the
 // token and its events are deleted. The receiver shares the 2 cores (it gunzips, parses and fsyncs every
 // request), so these are end-to-end numbers of both. Target: at least 50,000 events/s on 2 cores.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -190,6 +192,70 @@ export default function hecCases(ctx) {
       kind: 'parts',
       needs,
       run: async () => oursRows(ctx, receiverUrl(ctx), n),
+    },
+    {
+      id: 'hec/sink-hec',
+      group: GROUP,
+      title: `apps/sink-hec from the dmarc_aggregate topic: the ${int(n)}-record report, published with -K`,
+      kind: 'parts',
+      needs: async () =>
+        (await needs()) ??
+        (ctx.serverUp('kafka') && ctx.serverUp('schema-registry')
+          ? null
+          : 'kafka or schema-registry not running (tools/servers.sh start kafka schema-registry)'),
+      run: async () => {
+        const url = receiverUrl(ctx);
+        const set = await ctx.corpus.aggregate(n);
+        const env = { ...process.env, NODE_ENV: 'production' };
+        for (const server of ['kafka', 'schema-registry']) {
+          const text = execFileSync('bash', [join(ctx.repo, 'tools', server, 'ctl.sh'), 'env'], {
+            encoding: 'utf8',
+          });
+          for (const [, k, v] of text.matchAll(/([A-Z][A-Z0-9_]+)=([^\s'"]+)/g)) env[k] = v;
+        }
+        const r = spawnSync(
+          process.execPath,
+          [join(ctx.repo, 'test', 'search', 'measure-sink.mjs'), set.files.gz.path, String(n), `hec=${url}`],
+          { cwd: ctx.repo, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 },
+        );
+        const lines = (r.stdout ?? '')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l));
+        const publish = lines.find((l) => l.publish);
+        const l = lines.find((x) => x.target === 'hec');
+        const base = {
+          part: 'sink-hec',
+          label:
+            'sink-hec → HEC receiver (acknowledgement on): from ready to every event indexed and committed',
+          impl: 'ours',
+          input: `${int(n)} records in ${publish ? int(publish.messages) : '?'} messages`,
+          records: n,
+        };
+        if (!l)
+          return [{ ...base, error: `measure-sink.mjs exit ${r.status}: ${(r.stderr ?? '').slice(-1500)}` }];
+        if (!l.countOk) return [{ ...base, error: `${int(l.documents)} events indexed, not ${int(n)}` }];
+        return [
+          {
+            ...base,
+            ms: l.secondsFromReady * 1000,
+            bytesIn: null,
+            bytesOut: null,
+            recordsOut: l.documents,
+            peakRssKB: l.peakRssKB,
+            note: [
+              `${int(l.documentsPerSecond)} events/s from ready (${l.startSeconds} s start-up before it)`,
+              `${l.cpuSeconds} CPU-s in the service, ${l.flushes} flush(es) of ${l.flushSeconds} s`,
+              publish ? `publishing with -K took ${publish.publishSeconds} s (not counted)` : null,
+              verdict(l.documentsPerSecond),
+            ]
+              .filter(Boolean)
+              .join('; '),
+            runs: 1,
+            eventsPerS: l.documentsPerSecond,
+          },
+        ];
+      },
     },
     {
       id: 'hec/original',

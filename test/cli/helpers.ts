@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { testServer } from '../servers.js';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../apps/cli/src/main.js';
@@ -38,12 +38,4 @@ export async function withTimeZone<T>(tz: string, fn: () => Promise<T>): Promise
 }
 
 /** The local DNS test server's address, starting it with the repo's script when the runner has not. */
-export function dnsServer(): string {
-  if (process.env.PDM_DNS_SERVER) return process.env.PDM_DNS_SERVER;
-  execFileSync(`${repoRoot}tools/dns/ctl.sh`, ['start'], { stdio: 'inherit' });
-  const env = execFileSync(`${repoRoot}tools/dns/ctl.sh`, ['env'], { encoding: 'utf8' });
-  const match = /PDM_DNS_SERVER=(\S+)/.exec(env);
-  if (!match) throw new Error(`tools/dns/ctl.sh env printed no PDM_DNS_SERVER: ${env}`);
-  process.env.PDM_DNS_SERVER = match[1];
-  return match[1]!;
-}
+export const dnsServer = (): string => testServer('dns', 'PDM_DNS_SERVER');

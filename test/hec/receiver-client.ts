@@ -4,12 +4,13 @@
  * and data, and the receiver's control API (tokens, what they indexed, counters). Every test creates its own
  * tokens (random UUIDs), so tests sharing the receiver never see each other's events or faults.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testServer } from '../servers.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const receiverScript = join(repoRoot, 'tools/hec/receiver.mjs');
@@ -99,15 +100,7 @@ export interface HecStats {
 }
 
 /** The shared receiver's URL: HEC_URL, else the receiver started with tools/hec/ctl.sh. */
-export function hecUrl(): string {
-  if (process.env.HEC_URL) return process.env.HEC_URL;
-  const ctl = join(repoRoot, 'tools/hec/ctl.sh');
-  execFileSync(ctl, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const match = /HEC_URL=(\S+)/.exec(execFileSync(ctl, ['env'], { encoding: 'utf8' }));
-  if (!match) throw new Error('tools/hec/ctl.sh env printed no HEC_URL');
-  process.env.HEC_URL = match[1];
-  return match[1]!;
-}
+export const hecUrl = (): string => testServer('hec', 'HEC_URL');
 
 async function control<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${url}${path}`, {

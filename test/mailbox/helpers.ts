@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
+import { testServer } from '../servers.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const samplesDir = join(repoRoot, 'test/fixtures/samples');
@@ -23,13 +24,7 @@ export interface ImapServer {
 }
 
 export function imapServer(user: 'dmarc' | 'dmarc2' = 'dmarc'): ImapServer {
-  if (!process.env.PDM_IMAP_HOST) {
-    execFileSync(ctl, ['start'], { stdio: 'inherit' });
-    const env = execFileSync(ctl, ['env'], { encoding: 'utf8' });
-    for (const [, name, value] of env.matchAll(/(PDM_\w+)=(\S+)/g)) process.env[name!] = value!;
-    if (!process.env.PDM_IMAP_HOST)
-      throw new Error(`tools/dovecot/ctl.sh env printed no PDM_IMAP_HOST: ${env}`);
-  }
+  testServer('dovecot', 'PDM_IMAP_HOST');
   const e = process.env;
   return {
     host: e.PDM_IMAP_HOST!,

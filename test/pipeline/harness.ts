@@ -14,6 +14,7 @@ import { createKafka, RegistryCodec, type TopicNames } from '@parsedmarc-ts/kafk
 import type { TopicKind, TopicValues } from '@parsedmarc-ts/avro';
 
 import { searchServer } from '../search/helpers.js';
+import { testServer } from '../servers.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,17 +25,10 @@ export interface Servers {
 
 /** The servers named by KAFKA_BROKERS / SCHEMA_REGISTRY_URL, else started with tools/<name>/ctl.sh. */
 export function ensureServers(): Servers {
-  for (const [name, variable] of [
-    ['kafka', 'KAFKA_BROKERS'],
-    ['schema-registry', 'SCHEMA_REGISTRY_URL'],
-  ] as const) {
-    if (process.env[variable]) continue;
-    execFileSync(`${repoRoot}/tools/${name}/ctl.sh`, ['start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const exports = execFileSync(`${repoRoot}/tools/${name}/ctl.sh`, ['env'], { encoding: 'utf8' });
-    for (const match of exports.matchAll(/^export (\w+)=(.*)$/gm))
-      process.env[match[1]!] = match[2]!.replace(/^['"]|['"]$/g, '');
-  }
-  return { brokers: process.env.KAFKA_BROKERS!.split(','), registryUrl: process.env.SCHEMA_REGISTRY_URL! };
+  return {
+    brokers: testServer('kafka', 'KAFKA_BROKERS').split(','),
+    registryUrl: testServer('schema-registry', 'SCHEMA_REGISTRY_URL'),
+  };
 }
 
 /** The Elasticsearch test server named by ELASTICSEARCH_URL, else started with tools/elasticsearch/ctl.sh. */

@@ -1,6 +1,5 @@
 /** The real Elasticsearch and OpenSearch test servers (tools/<name>/ctl.sh), and a few REST calls on them. */
-import { execFileSync } from 'node:child_process';
-import { repoRoot } from '../cli/helpers.js';
+import { testServer } from '../servers.js';
 
 export type SearchServerName = 'elasticsearch' | 'opensearch';
 
@@ -10,16 +9,7 @@ const urlVariable: Record<SearchServerName, string> = {
 };
 
 /** The server's URL, starting it with the repo's script when the runner has not. */
-export function searchServer(name: SearchServerName): string {
-  const variable = urlVariable[name];
-  if (process.env[variable]) return process.env[variable]!;
-  execFileSync(`${repoRoot}tools/${name}/ctl.sh`, ['start'], { stdio: 'inherit' });
-  const env = execFileSync(`${repoRoot}tools/${name}/ctl.sh`, ['env'], { encoding: 'utf8' });
-  const match = new RegExp(`${variable}=(\\S+)`).exec(env);
-  if (!match) throw new Error(`tools/${name}/ctl.sh env printed no ${variable}: ${env}`);
-  process.env[variable] = match[1];
-  return match[1]!;
-}
+export const searchServer = (name: SearchServerName): string => testServer(name, urlVariable[name]);
 
 export async function rest(url: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${url}${path}`, {

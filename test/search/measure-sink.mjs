@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
- * sink-elastic throughput on this machine (not a test): publishes one report file onto a fresh, uniquely
- * prefixed dmarc_aggregate topic with the CLI's -K publisher, then, for each target server, starts the
- * built service (apps/sink-elastic/dist/main.js) as a real process on its own consumer group and index
- * prefix, and times it until every document is in the index: the group's committed offsets at the topic's
- * end (the service commits only after the bulk answers) and the document count after a refresh equal to the
- * records published. Prints one JSON line per target (and one for the publishing), then removes its
- * indexes, index templates, topics and consumer groups.
+ * Sink service throughput on this machine (not a test): publishes one report file onto a fresh, uniquely
+ * prefixed dmarc_aggregate topic with the CLI's -K publisher, then, for each target, starts the built
+ * service (apps/sink-elastic/dist/main.js for elasticsearch= and opensearch=, apps/sink-hec/dist/main.js
+ * for hec= with a fresh token on the HEC test receiver) as a real process on its own consumer group, and
+ * times it until every record is stored: the group's committed offsets at the topic's end (the service
+ * commits only after its flush: bulk answers, or indexer acknowledgement for HEC) and the count of stored
+ * documents or events equal to the records published. Prints one JSON line per target (and one for the
+ * publishing), then removes its indexes, index templates, tokens, topics and consumer groups.
  *
- *   npm run build && eval "$(tools/servers.sh env kafka schema-registry elasticsearch opensearch)"
- *   node test/search/measure-sink.mjs <report file> <records> [elasticsearch=URL] [opensearch=URL] ...
+ *   npm run build && eval "$(tools/servers.sh env kafka schema-registry elasticsearch opensearch hec)"
+ *   node test/search/measure-sink.mjs <report file> <records> [elasticsearch=URL] [opensearch=URL] [hec=URL]
  *
  * Without target arguments: ELASTICSEARCH_URL (and OPENSEARCH_URL when set).
  */
@@ -96,13 +97,47 @@ async function endOffsetSum(topic) {
   return sum;
 }
 
+/** HEC test receiver control (tools/hec/receiver.mjs): token create, stats, delete. */
+async function hecControl(url, method, token, what = '', body) {
+  const res = await fetch(`${url}/_stub/tokens/${token}${what}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} token: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Per kind of target: the service, its variables, how stored records are counted, what to remove. */
+function backendOf(target) {
+  const name = `${prefix}${target.name}-`;
+  if (target.name === 'hec') {
+    const token = `${name}token`;
+    return {
+      service: 'sink-hec',
+      prepare: () => hecControl(target.url, 'PUT', token, '', { ack: true }),
+      env: { HEC_URL: target.url, HEC_TOKEN: token },
+      count: async () => (await hecControl(target.url, 'GET', token, '/stats')).indexed,
+      cleanup: () => hecControl(target.url, 'DELETE', token),
+    };
+  }
+  return {
+    service: 'sink-elastic',
+    prepare: async () => undefined,
+    env: { ELASTICSEARCH_HOSTS: target.url, ELASTICSEARCH_INDEX_PREFIX: name },
+    // A refresh makes the documents countable (the service's own flushes never refresh).
+    count: (refresh) => countOf(target.url, name, refresh),
+    cleanup: () => dropIndexes(target.url, name),
+  };
+}
+
 const groups = [];
-const indexPrefixes = [];
+const backends = [];
 let current = null;
 async function cleanup() {
   current?.kill('SIGKILL');
-  for (const { url, indexPrefix } of indexPrefixes)
-    await dropIndexes(url, indexPrefix).catch((e) => log(`cleanup of ${indexPrefix}* on ${url}: ${e.message}`));
+  for (const { target, backend } of backends)
+    await backend.cleanup().catch((e) => log(`cleanup of ${target.name} (${target.url}): ${e.message}`));
   await admin.deleteGroups(groups).catch(() => undefined);
   await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
   await admin.disconnect().catch(() => undefined);
@@ -156,13 +191,14 @@ try {
   );
 
   for (const target of targets) {
-    const indexPrefix = `${prefix}${target.name}-`;
-    const groupId = `${prefix}${target.name}-sink-elastic`;
-    indexPrefixes.push({ url: target.url, indexPrefix });
+    const backend = backendOf(target);
+    const groupId = `${prefix}${target.name}-${backend.service}`;
+    backends.push({ target, backend });
     groups.push(groupId);
+    await backend.prepare();
     const port = await freePort();
     const started = performance.now();
-    const proc = spawn(process.execPath, [`${repo}/apps/sink-elastic/dist/main.js`], {
+    const proc = spawn(process.execPath, [`${repo}/apps/${backend.service}/dist/main.js`], {
       cwd: repo,
       env: {
         ...process.env,
@@ -173,8 +209,7 @@ try {
         TOPIC_PREFIX: prefix,
         KAFKA_GROUP_ID: groupId,
         CREATE_TOPICS: 'false',
-        ELASTICSEARCH_HOSTS: target.url,
-        ELASTICSEARCH_INDEX_PREFIX: indexPrefix,
+        ...backend.env,
         HTTP_PORT: String(port),
         HTTP_HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
@@ -197,7 +232,7 @@ try {
       }
     };
     while (doneAt === null) {
-      if (exited) throw new Error(`sink-elastic exited early (${JSON.stringify(exited)})`);
+      if (exited) throw new Error(`${backend.service} exited early (${JSON.stringify(exited)})`);
       sampleRss();
       const now = performance.now();
       if (readyAt === null) {
@@ -207,21 +242,21 @@ try {
           // not listening yet
         }
       }
-      if (firstAt === null && (await countOf(target.url, indexPrefix, false)) > 0) firstAt = now;
+      if (firstAt === null && (await backend.count(false)) > 0) firstAt = now;
       if ((await committedSum(groupId, topics.aggregate)) >= messages) {
-        // Everything committed: the bulk answers came, the documents are durable; a refresh makes them
-        // countable (the service's own flushes never refresh).
-        if ((await countOf(target.url, indexPrefix, true)) >= expected) doneAt = now;
+        // Everything committed: the flushes returned, what they wrote is durable.
+        if ((await backend.count(true)) >= expected) doneAt = now;
       }
       if (doneAt === null) await new Promise((r) => setTimeout(r, 100));
     }
     sampleRss();
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const metric = (name) => Number(metrics.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm'))?.[1] ?? NaN);
+    const metric = (name) =>
+      Number(metrics.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm'))?.[1] ?? NaN);
     proc.kill('SIGTERM');
     await new Promise((r) => (exited ? r() : proc.once('exit', r)));
     current = null;
-    const documents = await countOf(target.url, indexPrefix, true);
+    const documents = await backend.count(true);
     const fromReady = (doneAt - (readyAt ?? started)) / 1000;
     const fromSpawn = (doneAt - started) / 1000;
     console.log(
