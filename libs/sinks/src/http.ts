@@ -94,3 +94,32 @@ export function httpAgent(
     connections,
   });
 }
+
+/**
+ * One request in flight while the next batch is built (the HTTP sinks' pipelining): start() first waits
+ * for the request before it, so at most one is outstanding; a request's failure is thrown by the next
+ * start() or settle(), never as an unhandled rejection.
+ */
+export class OneInFlight {
+  private current: Promise<void> | null = null;
+
+  /** Waits for the request in flight (throwing its failure), then starts `send` without waiting for it. */
+  async start(send: () => Promise<void>): Promise<void> {
+    await this.settle();
+    const sending = send();
+    sending.catch(() => undefined);
+    this.current = sending;
+  }
+
+  /** Waits for the request in flight, if any; throws its failure. */
+  async settle(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    await current;
+  }
+
+  /** Forgets the request in flight (after a failure the caller sends everything again). */
+  forget(): void {
+    this.current = null;
+  }
+}

@@ -23,7 +23,7 @@ import { backoffDelay, sleep } from '@parsedmarc-ts/service-runtime';
 import type { HecSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
-import { retryingRequest } from '../http.js';
+import { OneInFlight, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
 import { describeAnswer, HecClient } from './client.js';
 
@@ -50,7 +50,7 @@ export class HecSink implements ResultSink {
   readonly name = 'splunk-hec';
   private pending: PendingEvent[] = [];
   private pendingBytes = 0;
-  private inFlight: Promise<void> | null = null;
+  private readonly inFlight = new OneInFlight();
   private refusals: SinkRefusal[] = [];
   private readonly unacked = new Map<number, UnackedRequest>();
   private unackedBytes = 0;
@@ -115,7 +115,7 @@ export class HecSink implements ResultSink {
   async flush(): Promise<SinkRefusal[]> {
     try {
       await this.dispatchPending();
-      await this.settle();
+      await this.inFlight.settle();
       await this.awaitAcks(0);
     } catch (error) {
       this.forgetUnflushed();
@@ -133,8 +133,7 @@ export class HecSink implements ResultSink {
   private forgetUnflushed(): void {
     this.pending = [];
     this.pendingBytes = 0;
-    this.inFlight?.catch(() => undefined);
-    this.inFlight = null;
+    this.inFlight.forget();
     this.unacked.clear();
     this.unackedBytes = 0;
     this.orphaned = [];
@@ -172,14 +171,8 @@ export class HecSink implements ResultSink {
     }
   }
 
-  private async settle(): Promise<void> {
-    const inFlight = this.inFlight;
-    this.inFlight = null;
-    await inFlight;
-  }
-
   private async dispatchPending(): Promise<void> {
-    await this.settle();
+    await this.inFlight.settle();
     // Bound what waits for acknowledgement (it is kept to be sent again): wait for acks past the limit.
     if (this.unackedBytes > this.config.maxUnackedBytes)
       await this.awaitAcks(this.config.maxUnackedBytes / 2);
@@ -187,9 +180,7 @@ export class HecSink implements ResultSink {
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    const sending = this.send(batch);
-    sending.catch(() => undefined);
-    this.inFlight = sending;
+    await this.inFlight.start(() => this.send(batch));
   }
 
   /** One request for the events (retried whole while the collector is away or busy). */

@@ -26,7 +26,7 @@ import {
 import type { SearchSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
-import { retryingRequest } from '../http.js';
+import { OneInFlight, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
 import { reasonOf, SearchClient, type ServerInfo } from './client.js';
 
@@ -46,7 +46,7 @@ export class SearchSink implements ResultSink {
    * building with the server's indexing (measured: the command sat idle 45% of the time waiting on each
    * answer). Never more than one, so memory stays at two batches and answers keep their order.
    */
-  private inFlight: Promise<void> | null = null;
+  private readonly inFlight = new OneInFlight();
   private refusals: SinkRefusal[] = [];
   private readonly indexOptions: SearchIndexOptions;
 
@@ -148,7 +148,7 @@ export class SearchSink implements ResultSink {
 
   async flush(): Promise<SinkRefusal[]> {
     await this.dispatchPending();
-    await this.settle();
+    await this.inFlight.settle();
     const refusals = this.refusals;
     this.refusals = [];
     return refusals;
@@ -167,20 +167,11 @@ export class SearchSink implements ResultSink {
   }
 
   /** Waits for the batch in flight; its failure (retry budget spent) is thrown here. */
-  private async settle(): Promise<void> {
-    const inFlight = this.inFlight;
-    this.inFlight = null;
-    await inFlight;
-  }
-
   /** Starts sending the buffered documents once the batch before them was answered. */
   private async dispatchPending(): Promise<void> {
-    await this.settle();
+    await this.inFlight.settle();
     if (this.pending.length === 0) return;
-    const sending = this.sendPending();
-    // Observed at the next dispatch or flush; no unhandled rejection meanwhile.
-    sending.catch(() => undefined);
-    this.inFlight = sending;
+    await this.inFlight.start(() => this.sendPending());
   }
 
   /** Sends the buffered documents; items that failed transiently are sent again until answered for good. */
