@@ -20,7 +20,10 @@ function runScript(ctx, args, env) {
     maxBuffer: 64 * 1024 * 1024,
     timeout: 15 * 60_000,
   });
-  return { stdout: result.stdout ?? '', stderr: `${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
+  return {
+    stdout: result.stdout ?? '',
+    stderr: `${result.stderr ?? ''}${result.error ? String(result.error) : ''}`,
+  };
 }
 
 function lastJsonLines(stdout) {
@@ -35,7 +38,8 @@ export default function serverCases(ctx) {
     {
       id: 'enrichment/dns',
       group: 'Parts against local servers',
-      title: 'enrichment against the local resolver (dnsmasq): 10,000 distinct source IPs, one PTR lookup each',
+      title:
+        'enrichment against the local resolver (dnsmasq): 10,000 distinct source IPs, one PTR lookup each',
       kind: 'parts',
       needs: async () => (ctx.serverUp('dns') ? null : 'dns server not running (tools/servers.sh start dns)'),
       run: async () => {
@@ -48,10 +52,19 @@ export default function serverCases(ctx) {
           ['direct', [], '1,32,128'],
           ['20 ms resolver', ['--delay-ms', '20'], '32,128'],
         ]) {
-          const m = runScript(ctx, [script, '--concurrency', concurrency, '--json', ...extra], envOf(ctx, 'dns'));
+          const m = runScript(
+            ctx,
+            [script, '--concurrency', concurrency, '--json', ...extra],
+            envOf(ctx, 'dns'),
+          );
           const [result] = lastJsonLines(m.stdout);
           if (!result) {
-            rows.push({ part: `enrich-${how}`, label: `enrichment, ${how}`, impl: 'ours', error: m.stderr.slice(-1500) });
+            rows.push({
+              part: `enrich-${how}`,
+              label: `enrichment, ${how}`,
+              impl: 'ours',
+              error: m.stderr.slice(-1500),
+            });
             continue;
           }
           for (const r of result.results) {
@@ -66,7 +79,7 @@ export default function serverCases(ctx) {
               bytesOut: null,
               recordsOut: r.resolved,
               peakRssKB: null,
-              note: `${Math.round((result.ips / r.ms) * 1000).toLocaleString('en-US')} records/s, ${r.queriesPerSecond.toLocaleString('en-US')} queries/s, ${r.xSlotRoundTrips}x one round trip per slot (1x = every slot always busy; 10,000 sequential lookups would be ${Math.round(result.ips * result.roundTripMs / 1000)} s), ${r.failures} failures`,
+              note: `${Math.round((result.ips / r.ms) * 1000).toLocaleString('en-US')} records/s, ${r.queriesPerSecond.toLocaleString('en-US')} queries/s, ${r.xSlotRoundTrips}x one round trip per slot (1x = every slot always busy; 10,000 sequential lookups would be ${Math.round((result.ips * result.roundTripMs) / 1000)} s), ${r.failures} failures`,
               runs: 1,
             });
           }
@@ -77,7 +90,8 @@ export default function serverCases(ctx) {
     {
       id: 'kafka/pipeline',
       group: 'Parts against local servers',
-      title: 'Kafka pipeline end to end (raw-mail → report-parse → enrich → dmarc_aggregate), beside the embedded CLI',
+      title:
+        'Kafka pipeline end to end (raw-mail → report-parse → enrich → dmarc_aggregate), beside the embedded CLI',
       kind: 'parts',
       needs: async () =>
         ctx.serverUp('kafka') && ctx.serverUp('schema-registry')
@@ -89,7 +103,11 @@ export default function serverCases(ctx) {
         const set = await ctx.corpus.aggregate(n);
         const file = set.files.gz;
         const env = { ...envOf(ctx, 'kafka'), ...envOf(ctx, 'schema-registry') };
-        const m = runScript(ctx, [join(ctx.repo, 'test', 'pipeline', 'measure.mjs'), file.path, String(copies), '3'], env);
+        const m = runScript(
+          ctx,
+          [join(ctx.repo, 'test', 'pipeline', 'measure.mjs'), file.path, String(copies), '3'],
+          env,
+        );
         const lines = lastJsonLines(m.stdout);
         const summary = lines.find((l) => l.recordsPerSecond !== undefined);
         const rows = [];
@@ -116,7 +134,18 @@ export default function serverCases(ctx) {
         });
         // The embedded CLI on the same files, for comparison.
         const inputs = Array.from({ length: copies }, () => file.path);
-        const cli = await ctx.measure(process.execPath, [join(ctx.repo, 'apps', 'cli', 'bin', 'parsedmarc.js'), '--offline', '-s', '-o', join(ctx.benchDir, '.corpus', 'pipeline-cli-out'), ...inputs], { cwd: ctx.repo });
+        const cli = await ctx.measure(
+          process.execPath,
+          [
+            join(ctx.repo, 'apps', 'cli', 'bin', 'parsedmarc.js'),
+            '--offline',
+            '-s',
+            '-o',
+            join(ctx.benchDir, '.corpus', 'pipeline-cli-out'),
+            ...inputs,
+          ],
+          { cwd: ctx.repo },
+        );
         rows.push({
           part: 'pipeline-cli',
           label: 'the embedded CLI on the same files (one process, writes JSON and CSV)',

@@ -7,14 +7,20 @@
 //   writes one document per request (a search for the report first, an index-exists check per record).
 // Every run writes under its own index prefix; the count is checked after a refresh, then the run's indexes
 // (by exact name) and index templates are deleted. Target: at least 20,000 documents/s on 2 cores.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ensureOriginalPeer, LATEST_VERSION } from '../lib/original-peer.mjs';
 import { originalEnv } from '../lib/original.mjs';
-import { countOf, dropPrefix, serverCpuSeconds, serverInfo, uniqueIndexPrefix } from '../lib/search-servers.mjs';
+import {
+  countOf,
+  dropPrefix,
+  serverCpuSeconds,
+  serverInfo,
+  uniqueIndexPrefix,
+} from '../lib/search-servers.mjs';
 import { fmtBytes } from '../lib/report.mjs';
+import { kafkaNeeds, measureSinkServices, serverEnv } from '../lib/sink-services.mjs';
 
 const GROUP = 'Parts against local servers';
 export const DOCS_PER_S_TARGET = 20_000;
@@ -23,13 +29,6 @@ const SERVERS = [
   { name: 'elasticsearch', label: 'Elasticsearch', variable: 'ELASTICSEARCH_URL' },
   { name: 'opensearch', label: 'OpenSearch', variable: 'OPENSEARCH_URL' },
 ];
-
-function envOf(ctx, server) {
-  const text = execFileSync('bash', [join(ctx.repo, 'tools', server, 'ctl.sh'), 'env'], { encoding: 'utf8' });
-  const env = {};
-  for (const [, k, v] of text.matchAll(/([A-Z][A-Z0-9_]+)=([^\s'"]+)/g)) env[k] = v;
-  return env;
-}
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const verdict = (docsPerS) =>
@@ -40,7 +39,7 @@ async function upServers(ctx) {
   const out = [];
   for (const s of SERVERS) {
     if (!ctx.serverUp(s.name)) continue;
-    const url = envOf(ctx, s.name)[s.variable];
+    const url = serverEnv(ctx.repo, s.name)[s.variable];
     if (!url) continue;
     const info = await serverInfo(url);
     out.push({ ...s, url, version: info.version });
@@ -64,14 +63,17 @@ async function measuredRun(ctx, server, prefix, cmd, args, env) {
       serverCpuS: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
     };
   } finally {
-    await dropPrefix(server.url, prefix).catch((e) => ctx.log(`  cleanup of ${prefix}* failed: ${e.message}`));
+    await dropPrefix(server.url, prefix).catch((e) =>
+      ctx.log(`  cleanup of ${prefix}* failed: ${e.message}`),
+    );
   }
 }
 
 function failureOf(m, expected) {
   if (m.timedOut) return 'timed out';
   if (m.signal) return `killed by ${m.signal}`;
-  if (m.exitCode !== 0) return `exit ${m.exitCode}: ${m.stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 600)}`;
+  if (m.exitCode !== 0)
+    return `exit ${m.exitCode}: ${m.stderr.trim().split('\n').slice(-3).join(' / ').slice(0, 600)}`;
   if (m.documents !== expected)
     return `${int(m.documents)} documents in the index after a refresh, not ${int(expected)}: ${m.stderr.trim().split('\n').slice(-2).join(' / ').slice(0, 400)}`;
   return null;
@@ -86,7 +88,9 @@ function rowOf({ part, label, impl, input, records, bytesIn, runs, server, extra
   const note = [
     `${int(docsPerS)} docs/s (count verified after a refresh: ${int(mid.documents)})`,
     cpu === null ? null : `${cpu.toFixed(1)} CPU-s in the writer`,
-    mid.serverCpuS === null ? null : `${mid.serverCpuS.toFixed(1)} CPU-s in ${server.label} ${server.version}`,
+    mid.serverCpuS === null
+      ? null
+      : `${mid.serverCpuS.toFixed(1)} CPU-s in ${server.label} ${server.version}`,
     extraNote,
     verdict(docsPerS),
   ]
@@ -148,9 +152,7 @@ async function cliRows(ctx, n, servers, { runs = ctx.runs, part = 'cli' } = {}) 
       records: n,
     };
     rows.push(
-      failure
-        ? { ...base, error: failure }
-        : rowOf({ ...base, bytesIn: file.bytes, runs: done, server }),
+      failure ? { ...base, error: failure } : rowOf({ ...base, bytesIn: file.bytes, runs: done, server }),
     );
   }
   return rows;
@@ -181,31 +183,17 @@ export default function searchCases(ctx) {
       group: GROUP,
       title: `apps/sink-elastic from the dmarc_aggregate topic: the ${int(n)}-record report, published with -K`,
       kind: 'parts',
-      needs: async () =>
-        (await searchNeeds()) ??
-        (ctx.serverUp('kafka') && ctx.serverUp('schema-registry')
-          ? null
-          : 'kafka or schema-registry not running (tools/servers.sh start kafka schema-registry)'),
+      needs: async () => (await searchNeeds()) ?? kafkaNeeds(ctx),
       run: async () => {
         const servers = await upServers(ctx);
         const set = await ctx.corpus.aggregate(n);
         const file = set.files.gz;
-        const env = { ...process.env, ...envOf(ctx, 'kafka'), ...envOf(ctx, 'schema-registry'), NODE_ENV: 'production' };
-        const r = spawnSync(
-          process.execPath,
-          [
-            join(ctx.repo, 'test', 'search', 'measure-sink.mjs'),
-            file.path,
-            String(n),
-            ...servers.map((s) => `${s.name}=${s.url}`),
-          ],
-          { cwd: ctx.repo, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 },
+        const { publish, results, status, stderr } = measureSinkServices(
+          ctx,
+          file.path,
+          n,
+          servers.map((s) => `${s.name}=${s.url}`),
         );
-        const lines = (r.stdout ?? '')
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l));
-        const publish = lines.find((l) => l.publish);
         const rows = [];
         for (const server of servers) {
           const base = {
@@ -215,9 +203,9 @@ export default function searchCases(ctx) {
             input: `${int(n)} records in ${publish ? int(publish.messages) : '?'} messages`,
             records: n,
           };
-          const l = lines.find((x) => x.target === server.name);
+          const l = results[server.name];
           if (!l) {
-            rows.push({ ...base, error: `measure-sink.mjs exit ${r.status}: ${(r.stderr ?? '').slice(-1500)}` });
+            rows.push({ ...base, error: `measure-sink.mjs exit ${status}: ${stderr.slice(-1500)}` });
             continue;
           }
           if (!l.countOk) {
@@ -274,7 +262,10 @@ export default function searchCases(ctx) {
             records: nOriginal,
           };
           if (!peer) {
-            rows.push({ ...base, todo: `parsedmarc ${LATEST_VERSION} could not be installed: ${installError}` });
+            rows.push({
+              ...base,
+              todo: `parsedmarc ${LATEST_VERSION} could not be installed: ${installError}`,
+            });
             continue;
           }
           const prefix = uniqueIndexPrefix('bench-search-orig');
@@ -297,12 +288,19 @@ export default function searchCases(ctx) {
             ].join('\n'),
           );
           try {
-            const m = await measuredRun(ctx, server, prefix, peer.bin, ['-c', join(dir, 'parsedmarc.ini'), file.path], {
-              ...originalEnv(),
-              // The search server is local: never through the dead proxy that guards against downloads.
-              NO_PROXY: '127.0.0.1,localhost',
-              no_proxy: '127.0.0.1,localhost',
-            });
+            const m = await measuredRun(
+              ctx,
+              server,
+              prefix,
+              peer.bin,
+              ['-c', join(dir, 'parsedmarc.ini'), file.path],
+              {
+                ...originalEnv(),
+                // The search server is local: never through the dead proxy that guards against downloads.
+                NO_PROXY: '127.0.0.1,localhost',
+                no_proxy: '127.0.0.1,localhost',
+              },
+            );
             const failure = failureOf(m, nOriginal);
             ctx.log(`  theirs ${server.name}: ${failure ?? `${(m.wallMs / 1000).toFixed(2)} s`}`);
             rows.push(

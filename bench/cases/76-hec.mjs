@@ -8,7 +8,6 @@
 // Each run gets its own token; the receiver's count of indexed events is checked after the run, then the
 // token and its events are deleted. The receiver shares the 2 cores (it gunzips, parses and fsyncs every
 // request), so these are end-to-end numbers of both. Target: at least 50,000 events/s on 2 cores.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +15,7 @@ import { join } from 'node:path';
 import { ensureOriginalPeer, LATEST_VERSION } from '../lib/original-peer.mjs';
 import { originalEnv } from '../lib/original.mjs';
 import { fmtBytes } from '../lib/report.mjs';
+import { kafkaNeeds, measureSinkServices, serverEnv } from '../lib/sink-services.mjs';
 
 const GROUP = 'Parts against local servers';
 export const EVENTS_PER_S_TARGET = 50_000;
@@ -24,12 +24,11 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 const verdict = (eventsPerS) =>
   `target ≥ ${int(EVENTS_PER_S_TARGET)} events/s on 2 cores (${os.cpus().length} here): ${eventsPerS >= EVENTS_PER_S_TARGET ? 'met' : `**below** (${Math.round((100 * eventsPerS) / EVENTS_PER_S_TARGET)}%)`}`;
 
-function receiverUrl(ctx) {
-  const text = execFileSync('bash', [join(ctx.repo, 'tools', 'hec', 'ctl.sh'), 'env'], { encoding: 'utf8' });
-  const match = /HEC_URL=(\S+)/.exec(text);
-  if (!match) throw new Error('tools/hec/ctl.sh env printed no HEC_URL');
-  return match[1];
-}
+const receiverUrl = (ctx) => {
+  const url = serverEnv(ctx.repo, 'hec').HEC_URL;
+  if (!url) throw new Error('tools/hec/ctl.sh env printed no HEC_URL');
+  return url;
+};
 
 async function control(url, method, path, body) {
   const res = await fetch(`${url}${path}`, {
@@ -198,32 +197,14 @@ export default function hecCases(ctx) {
       group: GROUP,
       title: `apps/sink-hec from the dmarc_aggregate topic: the ${int(n)}-record report, published with -K`,
       kind: 'parts',
-      needs: async () =>
-        (await needs()) ??
-        (ctx.serverUp('kafka') && ctx.serverUp('schema-registry')
-          ? null
-          : 'kafka or schema-registry not running (tools/servers.sh start kafka schema-registry)'),
+      needs: async () => (await needs()) ?? kafkaNeeds(ctx),
       run: async () => {
         const url = receiverUrl(ctx);
         const set = await ctx.corpus.aggregate(n);
-        const env = { ...process.env, NODE_ENV: 'production' };
-        for (const server of ['kafka', 'schema-registry']) {
-          const text = execFileSync('bash', [join(ctx.repo, 'tools', server, 'ctl.sh'), 'env'], {
-            encoding: 'utf8',
-          });
-          for (const [, k, v] of text.matchAll(/([A-Z][A-Z0-9_]+)=([^\s'"]+)/g)) env[k] = v;
-        }
-        const r = spawnSync(
-          process.execPath,
-          [join(ctx.repo, 'test', 'search', 'measure-sink.mjs'), set.files.gz.path, String(n), `hec=${url}`],
-          { cwd: ctx.repo, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 },
-        );
-        const lines = (r.stdout ?? '')
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l));
-        const publish = lines.find((l) => l.publish);
-        const l = lines.find((x) => x.target === 'hec');
+        const { publish, results, status, stderr } = measureSinkServices(ctx, set.files.gz.path, n, [
+          `hec=${url}`,
+        ]);
+        const l = results.hec;
         const base = {
           part: 'sink-hec',
           label:
@@ -232,8 +213,7 @@ export default function hecCases(ctx) {
           input: `${int(n)} records in ${publish ? int(publish.messages) : '?'} messages`,
           records: n,
         };
-        if (!l)
-          return [{ ...base, error: `measure-sink.mjs exit ${r.status}: ${(r.stderr ?? '').slice(-1500)}` }];
+        if (!l) return [{ ...base, error: `measure-sink.mjs exit ${status}: ${stderr.slice(-1500)}` }];
         if (!l.countOk) return [{ ...base, error: `${int(l.documents)} events indexed, not ${int(n)}` }];
         return [
           {

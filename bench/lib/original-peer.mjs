@@ -29,7 +29,12 @@ function findPython() {
  * @returns {{ bin: string, python: string, venv: string, version: string, pythonVersion: string,
  *   libs: Record<string, string|null> }}
  */
-export function ensureOriginalPeer(benchDir, version = LATEST_VERSION, log = () => {}, extras = ['elastic', 'opensearch']) {
+export function ensureOriginalPeer(
+  benchDir,
+  version = LATEST_VERSION,
+  log = () => {},
+  extras = ['elastic', 'opensearch'],
+) {
   const venv = join(benchDir, '.venv', 'peers', `parsedmarc-${version}`);
   const bin = join(venv, 'bin', 'parsedmarc');
   const python = join(venv, 'bin', 'python');
@@ -41,9 +46,7 @@ export function ensureOriginalPeer(benchDir, version = LATEST_VERSION, log = () 
   const spec = `parsedmarc${extras.length > 0 ? `[${extras.join(',')}]` : ''}==${version}`;
   const extrasThere = () =>
     extras.every(
-      (e) =>
-        spawnSync(python, ['-c', `import ${moduleOfExtra[e] ?? e}`], { stdio: 'ignore' })
-          .status === 0,
+      (e) => spawnSync(python, ['-c', `import ${moduleOfExtra[e] ?? e}`], { stdio: 'ignore' }).status === 0,
     );
   let got = installed();
   if (got !== version || !extrasThere()) {
@@ -51,11 +54,9 @@ export function ensureOriginalPeer(benchDir, version = LATEST_VERSION, log = () 
     log(`original peer: installing ${spec} into ${venv} (python ${pyVersion}; was: ${got ?? 'absent'})`);
     mkdirSync(venv, { recursive: true });
     if (!existsSync(python)) execFileSync(py, ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(
-      join(venv, 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', spec],
-      { stdio: 'inherit' },
-    );
+    execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', spec], {
+      stdio: 'inherit',
+    });
     got = installed();
     if (got !== version || !extrasThere()) throw new Error(`${spec} did not install (got ${got})`);
   }

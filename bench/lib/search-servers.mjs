@@ -34,9 +34,15 @@ async function ok(url, method, path, body) {
 export async function serverInfo(url) {
   const root = await call(url, 'GET', '/');
   if (root.status < 300 && root.json?.version)
-    return { distribution: root.json.version.distribution ?? 'elasticsearch', version: root.json.version.number };
+    return {
+      distribution: root.json.version.distribution ?? 'elasticsearch',
+      version: root.json.version.number,
+    };
   const nodes = await ok(url, 'GET', '/_nodes/_local?filter_path=nodes.*.version');
-  return { distribution: 'elasticsearch', version: Object.values(nodes?.nodes ?? {})[0]?.version ?? 'unknown' };
+  return {
+    distribution: 'elasticsearch',
+    version: Object.values(nodes?.nodes ?? {})[0]?.version ?? 'unknown',
+  };
 }
 
 /** The indexes whose names start with `prefix`. */
