@@ -2,6 +2,8 @@
 // Event Collector, started with tools/servers.sh start hec), one event per aggregate record:
 // - our CLI (`--hec <url> --hec-token T --save-aggregate`) on the 100,000-record .xml.gz, with a token
 //   without and one with indexer acknowledgement (the command then waits until every request is indexed);
+// - the HEC sink alone (bench/lib/hec-sink-worker.mjs: the report parsed first, untimed), to tell the
+//   sink's own rate from the parser's in the CLI's;
 // - apps/sink-hec from a dmarc_aggregate topic the same report was published onto (measured by
 //   test/search/measure-sink.mjs, a token with indexer acknowledgement);
 // - the original (parsedmarc 11.x from PyPI, [splunk_hec] in its ini file) on the same report.
@@ -14,6 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { ensureOriginalPeer, LATEST_VERSION } from '../lib/original-peer.mjs';
 import { originalEnv } from '../lib/original.mjs';
+import { spawnSync } from 'node:child_process';
 import { fmtBytes } from '../lib/report.mjs';
 import { kafkaNeeds, measureSinkServices, serverEnv } from '../lib/sink-services.mjs';
 
@@ -191,6 +194,61 @@ export default function hecCases(ctx) {
       kind: 'parts',
       needs,
       run: async () => oursRows(ctx, receiverUrl(ctx), n),
+    },
+    {
+      id: 'hec/sink',
+      group: GROUP,
+      title: `libs/sinks' HEC sink alone into the HEC receiver: the ${int(n)}-record report's parsed items (parsing untimed)`,
+      kind: 'parts',
+      needs,
+      run: async () => {
+        const url = receiverUrl(ctx);
+        const set = await ctx.corpus.aggregate(n);
+        const r = spawnSync(
+          process.execPath,
+          ['--expose-gc', join(ctx.benchDir, 'lib', 'hec-sink-worker.mjs'), set.files.gz.path, url],
+          {
+            cwd: ctx.repo,
+            encoding: 'utf8',
+            timeout: 10 * 60_000,
+            env: { ...process.env, NODE_ENV: 'production' },
+          },
+        );
+        const lines = (r.stdout ?? '')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l));
+        if (lines.length === 0) {
+          return [
+            {
+              part: 'sink',
+              label: 'HEC sink alone',
+              impl: 'ours',
+              error: `exit ${r.status}: ${(r.stderr ?? '').slice(-1500)}`,
+            },
+          ];
+        }
+        return lines.map((l) => ({
+          part: `sink-${l.mode}`,
+          label: `HEC sink alone → HEC receiver (write + flush${l.mode === 'ack' ? ', until acknowledged' : ''})`,
+          impl: 'ours',
+          input: `${int(n)} records, parsed in memory`,
+          records: n,
+          ms: l.ms,
+          bytesIn: null,
+          bytesOut: null,
+          recordsOut: l.indexed,
+          peakRssKB: null,
+          note: [
+            `${int(l.eventsPerS)} events/s (indexed count verified: ${int(l.indexed)})`,
+            `${l.cpuS} CPU-s in the sink (the rest of the wall time it waits for the receiver on the same cores)`,
+            verdict(l.eventsPerS),
+          ].join('; '),
+          runs: 1,
+          eventsPerS: l.eventsPerS,
+          ...(l.indexed === n ? {} : { error: `${int(l.indexed)} events indexed, not ${int(n)}` }),
+        }));
+      },
     },
     {
       id: 'hec/sink-hec',
