@@ -47,6 +47,7 @@ for (const [mode, settings] of [
           host: 'bench',
           save: { aggregate: true, forensic: true, smtpTls: true },
         }),
+        email: null,
       },
       { warn: () => undefined },
     );

@@ -17,9 +17,11 @@ export interface TlsProxy {
   close(): Promise<void>;
 }
 
-export async function startTlsProxy(upstream: URL): Promise<TlsProxy> {
+/** A fresh self-signed certificate (its own CA) for 127.0.0.1 and localhost, in a new temporary folder. */
+export function selfSignedCertificate(): { dir: string; keyFile: string; certFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pdm-tls-'));
-  const caFile = join(dir, 'cert.pem');
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
   execFileSync(
     'openssl',
     [
@@ -33,23 +35,25 @@ export async function startTlsProxy(upstream: URL): Promise<TlsProxy> {
       '-subj',
       '/CN=127.0.0.1',
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
       '-keyout',
-      join(dir, 'key.pem'),
+      keyFile,
       '-out',
-      caFile,
+      certFile,
     ],
     { stdio: 'ignore' },
   );
-  const proxy = createServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(caFile) },
-    (socket) => {
-      const back = connect(Number(upstream.port), upstream.hostname);
-      socket.pipe(back).pipe(socket);
-      socket.on('error', () => back.destroy());
-      back.on('error', () => socket.destroy());
-    },
-  );
+  return { dir, keyFile, certFile };
+}
+
+export async function startTlsProxy(upstream: URL): Promise<TlsProxy> {
+  const { dir, keyFile, certFile: caFile } = selfSignedCertificate();
+  const proxy = createServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, (socket) => {
+    const back = connect(Number(upstream.port), upstream.hostname);
+    socket.pipe(back).pipe(socket);
+    socket.on('error', () => back.destroy());
+    back.on('error', () => socket.destroy());
+  });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   return {
     url: `https://127.0.0.1:${(proxy.address() as { port: number }).port}`,

@@ -73,6 +73,11 @@ export interface RawCliOptions {
   outgoingSubject?: string;
   outgoingAttachment?: string;
   outgoingMessage?: string;
+  outgoingPasswordFile?: string;
+  outgoingSkipCertificateVerification?: boolean;
+  outgoingCaFile?: string;
+  outgoingRetrySeconds?: string;
+  outgoingDigest?: boolean;
   watch?: boolean;
   test?: boolean;
   silent?: boolean;
@@ -241,6 +246,17 @@ export function buildCommand(): Command {
     .option('-S, --outgoing-subject <OUTGOING_SUBJECT>', 'Email the results using this subject')
     .option('-A, --outgoing-attachment <OUTGOING_ATTACHMENT>', 'Email the results using this filename')
     .option('-M, --outgoing-message <OUTGOING_MESSAGE>', 'Email the results using this message')
+    .option(
+      '--outgoing-password-file <PATH>',
+      'Read the SMTP password from this file (env PARSEDMARC_SMTP_PASSWORD, PARSEDMARC_SMTP_PASSWORD_FILE)',
+    )
+    .option('--outgoing-skip-certificate-verification', "Do not verify the SMTP server's certificate")
+    .option('--outgoing-ca-file <PATH>', "PEM file of the CA that signed the SMTP server's certificate")
+    .option(
+      '--outgoing-retry-seconds <SECONDS>',
+      'How long to keep retrying while the SMTP server is away or answers 4xx (Default: 120)',
+    )
+    .option('--no-outgoing-digest', 'Send only the message and the zip, without the HTML digest')
     .option('-w, --watch', 'Use an IMAP IDLE connection to process reports as they arrive in the inbox')
     .option('--test', 'Do not move or delete IMAP messages')
     .option('-s, --silent', 'Only print errors and warnings')

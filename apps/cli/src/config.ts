@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
+  emailSinkDefaults,
   hecSinkDefaults,
   kafkaSinkConfigSchema,
   saveSchema,
@@ -71,20 +72,6 @@ export const cliConfigSchema = z.object({
     })
     .nullable(),
   save: saveSchema,
-  outgoing: z
-    .object({
-      host: z.string().min(1),
-      user: z.string().nullable(),
-      password: z.string().nullable(),
-      port: port('--outgoing-port').nullable(),
-      ssl: z.boolean(),
-      from: z.string().min(1),
-      to: z.array(z.string().min(1)).min(1),
-      subject: z.string().nullable(),
-      attachment: z.string().nullable(),
-      message: z.string().nullable(),
-    })
-    .nullable(),
 });
 
 export type CliConfig = z.infer<typeof cliConfigSchema>;
@@ -214,6 +201,39 @@ function hecSinkCandidate(
   };
 }
 
+/**
+ * Emailing the results from the -O flags and the PARSEDMARC_SMTP_* variables (the original's [smtp] keys;
+ * PARSEDMARC_OUTGOING_HOST/PASSWORD stay as aliases). The password also from a file.
+ */
+function emailSinkCandidate(host: string, options: RawCliOptions, env: Env) {
+  const e = (key: string): string | undefined => env[`PARSEDMARC_SMTP_${key}`];
+  const passwordFile = options.outgoingPasswordFile ?? e('PASSWORD_FILE');
+  const retry = number(options.outgoingRetrySeconds ?? e('RETRY_SECONDS'));
+  return {
+    ...emailSinkDefaults,
+    host,
+    port: number(options.outgoingPort ?? e('PORT')) ?? null,
+    ssl: flag(options.outgoingSsl ?? e('SSL')) ?? false,
+    user: options.outgoingUser ?? e('USER') ?? null,
+    password:
+      options.outgoingPassword ??
+      (passwordFile ? readSecretFile(passwordFile, '--outgoing-password-file') : undefined) ??
+      e('PASSWORD') ??
+      env.PARSEDMARC_OUTGOING_PASSWORD ??
+      null,
+    skipCertificateVerification:
+      options.outgoingSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
+    caFile: options.outgoingCaFile ?? e('CA_FILE') ?? null,
+    from: options.outgoingFrom ?? e('FROM') ?? '',
+    to: options.outgoingTo ?? list(e('TO')) ?? [],
+    subject: options.outgoingSubject ?? e('SUBJECT') ?? null,
+    attachment: options.outgoingAttachment ?? e('ATTACHMENT') ?? null,
+    message: options.outgoingMessage ?? e('MESSAGE') ?? null,
+    digest: options.outgoingDigest ?? flag(e('DIGEST')) ?? true,
+    ...(retry === undefined ? {} : { retryBudgetSeconds: retry }),
+  };
+}
+
 /** The flag (and variable) behind a setting, for messages. */
 const settingNames: Record<string, string> = {
   'sinks.elasticsearch': '-E (Elasticsearch)',
@@ -230,6 +250,11 @@ const settingNames: Record<string, string> = {
   'sinks.hec.timeoutSeconds': '--hec-timeout (PARSEDMARC_SPLUNK_HEC_TIMEOUT)',
   'sinks.hec.retryBudgetSeconds': '--hec-retry-seconds (PARSEDMARC_SPLUNK_HEC_RETRY_SECONDS)',
   'sinks.hec.ackTimeoutSeconds': '--hec-ack-timeout (PARSEDMARC_SPLUNK_HEC_ACK_TIMEOUT)',
+  'sinks.email.host': '-O/--outgoing-host (PARSEDMARC_SMTP_HOST)',
+  'sinks.email.port': '--outgoing-port (PARSEDMARC_SMTP_PORT)',
+  'sinks.email.from': '-F/--outgoing-from (PARSEDMARC_SMTP_FROM)',
+  'sinks.email.to': '-T/--outgoing-to (PARSEDMARC_SMTP_TO)',
+  'sinks.email.retryBudgetSeconds': '--outgoing-retry-seconds (PARSEDMARC_SMTP_RETRY_SECONDS)',
   'sinks.kafka.registryUrl': '--schema-registry',
   'rawMail.registryUrl': '--schema-registry',
 };
@@ -257,7 +282,7 @@ export function resolveCliConfig(
   if (!esHosts && !hecUrl && (save.aggregate || save.forensic || save.smtpTls)) esHosts = [];
   if (esHosts?.length === 0) esHosts = ['localhost:9200'];
   const kafkaHosts = listOption(options.kafkaHosts) ?? list(env.PARSEDMARC_KAFKA_HOSTS);
-  const outgoingHost = options.outgoingHost ?? env.PARSEDMARC_OUTGOING_HOST;
+  const outgoingHost = options.outgoingHost ?? env.PARSEDMARC_SMTP_HOST ?? env.PARSEDMARC_OUTGOING_HOST;
 
   const candidate = {
     filePaths,
@@ -306,6 +331,7 @@ export function resolveCliConfig(
       elasticsearch: esHosts ? searchSinkCandidate(esHosts, options, env, save) : null,
       opensearch: null,
       hec: hecUrl ? hecSinkCandidate(hecUrl, options, env, save) : null,
+      email: outgoingHost ? emailSinkCandidate(outgoingHost, options, env) : null,
     },
     rawMail:
       kafkaHosts && options.publishRawMail
@@ -316,20 +342,6 @@ export function resolveCliConfig(
           }
         : null,
     save,
-    outgoing: outgoingHost
-      ? {
-          host: outgoingHost,
-          user: options.outgoingUser ?? null,
-          password: options.outgoingPassword ?? env.PARSEDMARC_OUTGOING_PASSWORD ?? null,
-          port: options.outgoingPort ?? null,
-          ssl: flag(options.outgoingSsl) ?? false,
-          from: options.outgoingFrom ?? '',
-          to: options.outgoingTo ?? [],
-          subject: options.outgoingSubject ?? null,
-          attachment: options.outgoingAttachment ?? null,
-          message: options.outgoingMessage ?? null,
-        }
-      : null,
   };
 
   const result = cliConfigSchema.safeParse(candidate);

@@ -27,13 +27,6 @@ export interface MainIo {
 
 const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-/** Features whose flags are accepted (same meaning as the original) but whose outputs land with later issues. */
-function unavailableFeatures(config: CliConfig): string[] {
-  const missing: string[] = [];
-  if (config.outgoing) missing.push('emailing results (-O)');
-  return missing;
-}
-
 export async function main(argv: string[], io: MainIo = defaultIo()): Promise<number> {
   let config: CliConfig;
   try {
@@ -50,12 +43,6 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
       return 2;
     }
     throw error;
-  }
-
-  const missing = unavailableFeatures(config);
-  if (missing.length > 0) {
-    io.stderr.write(`parsedmarc: not available in this version yet: ${missing.join(', ')}\n`);
-    return 2;
   }
 
   const warn = (line: string): void => {

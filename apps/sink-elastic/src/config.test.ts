@@ -19,6 +19,7 @@ describe('sink-elastic configuration', () => {
       elasticsearch: null,
       opensearch: null,
       hec: null,
+      email: null,
     });
     expect(sinks.elasticsearch).toMatchObject({
       hosts: ['http://es1:9200', 'http://es2:9201'],

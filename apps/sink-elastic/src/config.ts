@@ -137,5 +137,6 @@ export function sinksConfigOf(config: SinkElasticConfig): SinksConfig {
     elasticsearch: settings.data,
     opensearch: null,
     hec: null,
+    email: null,
   };
 }

@@ -129,5 +129,6 @@ export function sinksConfigOf(config: SinkHecConfig): SinksConfig {
     elasticsearch: null,
     opensearch: null,
     hec: settings.data,
+    email: null,
   };
 }

@@ -3,3 +3,4 @@ export * from './json.js';
 export * from './zip.js';
 export * from './search/index.js';
 export * from './hec/index.js';
+export * from './digest/index.js';

@@ -194,6 +194,55 @@ export const hecSinkDefaults = {
   maxUnackedBytes: 64 * 1024 * 1024,
 } as const satisfies Partial<HecSinkConfig>;
 
+/** A plausible mailbox address (local@domain), without display name; the server decides the rest. */
+const mailAddress = z
+  .string()
+  .trim()
+  .regex(/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/, { message: 'not an email address (local@domain)' });
+
+/** Emailing the results (the original's email_results), with a digest of our own. */
+export const emailSinkConfigSchema = z.object({
+  host: z.string().min(1),
+  /** null: 465 with ssl, else 25 (the original's defaults). */
+  port: z.number().int().min(1).max(65535).nullable(),
+  /** Implicit TLS from the start; otherwise STARTTLS when the server offers it. */
+  ssl: z.boolean(),
+  /** AUTH when a user is given. */
+  user: z.string().min(1).nullable(),
+  password: z.string().nullable(),
+  skipCertificateVerification: z.boolean(),
+  caFile: z.string().min(1).nullable(),
+  from: mailAddress,
+  to: z.array(mailAddress).min(1),
+  /** null: "DMARC results for YYYY-MM-DD" (local date). */
+  subject: z.string().min(1).nullable(),
+  /** The zip's name ("DMARC-YYYY-MM-DD.zip" when null; ".zip" added when missing). */
+  attachment: z.string().min(1).nullable(),
+  /** The plain-text body's first line (default: the subject). */
+  message: z.string().nullable(),
+  /** The HTML digest and its plain-text twin in the message (off: the original's bare message). */
+  digest: z.boolean(),
+  timeoutSeconds: z.number().positive().max(3600),
+  /** How long a server away or answering 4xx is retried before the sending fails. */
+  retryBudgetSeconds: z.number().min(0).max(86_400),
+});
+export type EmailSinkConfig = z.infer<typeof emailSinkConfigSchema>;
+
+export const emailSinkDefaults = {
+  port: null,
+  ssl: false,
+  user: null,
+  password: null,
+  skipCertificateVerification: false,
+  caFile: null,
+  subject: null,
+  attachment: null,
+  message: null,
+  digest: true,
+  timeoutSeconds: 60,
+  retryBudgetSeconds: 120,
+} as const satisfies Partial<EmailSinkConfig>;
+
 export const sinksConfigSchema = z.object({
   /** The combined JSON on stdout (off with -s). */
   stdout: z.boolean(),
@@ -203,5 +252,7 @@ export const sinksConfigSchema = z.object({
   elasticsearch: searchSinkConfigSchema.nullable(),
   opensearch: searchSinkConfigSchema.nullable(),
   hec: hecSinkConfigSchema.nullable(),
+  /** Emailing the results: closed last, after every other output. */
+  email: emailSinkConfigSchema.nullable(),
 });
 export type SinksConfig = z.infer<typeof sinksConfigSchema>;

@@ -19,6 +19,8 @@ export const sinkErrorCodes = [
   'SINK_SETUP_REFUSED',
   /** The target is not what the sink speaks to (e.g. not Elasticsearch or OpenSearch). */
   'SINK_INCOMPATIBLE',
+  /** The target refused what was sent for good (an SMTP 5xx: a recipient or sender refused). */
+  'MESSAGE_REFUSED',
   /** Writing to a local file failed (disk full, permissions). */
   'OUTPUT_UNWRITABLE',
 ] as const;

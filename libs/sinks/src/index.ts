@@ -1,6 +1,8 @@
 export { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 export { SinkError, sinkErrorCodes, type SinkErrorCode, type SinkErrorContext } from './errors.js';
 export {
+  emailSinkConfigSchema,
+  emailSinkDefaults,
   hecSinkConfigSchema,
   hecSinkDefaults,
   kafkaBrokers,
@@ -9,6 +11,7 @@ export {
   searchSinkConfigSchema,
   searchSinkDefaults,
   sinksConfigSchema,
+  type EmailSinkConfig,
   type HecSinkConfig,
   type KafkaSinkConfig,
   type SaveSelection,

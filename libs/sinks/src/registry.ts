@@ -1,6 +1,6 @@
 /**
  * The one place sinks are built: from the validated SinksConfig, in a fixed order (Kafka, stdout, the -o
- * folder, the search servers, Splunk HEC), each only when its section is set. The embedded CLI and the sink services
+ * folder, the search servers, Splunk HEC, email), each only when its section is set. The embedded CLI and the sink services
  * both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
  * plain parse starts fast.
  */
@@ -52,6 +52,11 @@ const definitions = [
   define({
     key: 'hec',
     open: async (settings, context) => (await import('./hec/sink.js')).HecSink.open(settings, context),
+  }),
+  // Last: closed after every other output, as the original emails after saving.
+  define({
+    key: 'email',
+    open: async (settings, context) => (await import('./email/sink.js')).EmailSink.open(settings, context),
   }),
 ];
 
