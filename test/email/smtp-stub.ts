@@ -32,6 +32,10 @@ export interface SmtpStub {
   tempFailNext: number;
   /** Every message gets "550 5.7.1 refused". */
   refuseAll: boolean;
+  /** Messages are received whole and never answered (not delivered: no 250) while this is set. */
+  holdData: boolean;
+  /** Messages received and held unanswered. */
+  held: number;
   close(): Promise<void>;
 }
 
@@ -49,6 +53,8 @@ export async function startSmtpStub(options: StubOptions = {}): Promise<SmtpStub
     authFailures: 0,
     tempFailNext: 0,
     refuseAll: false,
+    holdData: false,
+    held: 0,
     close: async () => undefined,
   };
   const server = new SMTPServer({
@@ -73,6 +79,10 @@ export async function startSmtpStub(options: StubOptions = {}): Promise<SmtpStub
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (stub.holdData) {
+          stub.held += 1;
+          return;
+        }
         if (stub.refuseAll) {
           return callback(Object.assign(new Error('5.7.1 refused'), { responseCode: 550 }));
         }

@@ -35,7 +35,7 @@ export function ensureServers(): Servers {
 export const ensureElasticsearch = (): string => searchServer('elasticsearch');
 
 /** A service under apps/ the tests spawn. */
-export type ServiceName = 'report-parse' | 'enrich' | 'sink-elastic' | 'sink-hec';
+export type ServiceName = 'report-parse' | 'enrich' | 'sink-elastic' | 'sink-hec' | 'sink-smtp';
 
 export const uniquePrefix = (label: string): string =>
   `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-`;

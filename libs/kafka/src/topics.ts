@@ -59,6 +59,8 @@ export interface EnsureTopicsOptions {
   replicationFactor?: number;
   /** Retention of the report topics (ms); -1 keeps forever. Default: Kafka's (7 days). */
   retentionMs?: number;
+  /** A compacted topic (the latest value per key is kept): service state. */
+  compacted?: boolean;
 }
 
 /** Creates the missing topics with the pipeline's size limits; existing topics are left as they are. */
@@ -73,6 +75,7 @@ export async function ensureTopics(
   const configEntries = [{ name: 'max.message.bytes', value: String(sizeLimits.topicMaxMessageBytes) }];
   if (options.retentionMs !== undefined)
     configEntries.push({ name: 'retention.ms', value: String(options.retentionMs) });
+  if (options.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((topic) => ({
