@@ -6,10 +6,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { reportParseEnv } from '../../apps/report-parse/src/config.js';
 import { enrichEnv } from '../../apps/enrich/src/config.js';
 import { sinkElasticEnv } from '../../apps/sink-elastic/src/config.js';
 import { sinkHecEnv } from '../../apps/sink-hec/src/config.js';
+import { sinkSmtpEnv } from '../../apps/sink-smtp/src/config.js';
 import { repoRoot } from './harness.js';
 
 const known = new Set([
@@ -17,6 +19,7 @@ const known = new Set([
   ...Object.keys(enrichEnv.shape),
   ...Object.keys(sinkElasticEnv.shape),
   ...Object.keys(sinkHecEnv.shape),
+  ...Object.keys(sinkSmtpEnv.shape),
   // Read by the runtime rather than the schema.
   'TZ',
   'KAFKA_SASL_PASSWORD_FILE',
@@ -24,20 +27,38 @@ const known = new Set([
   'ELASTICSEARCH_PASSWORD_FILE',
   'ELASTICSEARCH_API_KEY_FILE',
   'HEC_TOKEN_FILE',
+  'SMTP_PASSWORD_FILE',
 ]);
 
 describe('deployment files use only variables the services read', () => {
-  it('docker-compose.yml (report-parse, enrich, sink-elastic, sink-hec)', () => {
+  it('docker-compose.yml (report-parse, enrich, sink-elastic, sink-hec, sink-smtp)', () => {
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     const services = compose
       .split(/^ {2}(?=[a-z-]+:\s*$)/m)
-      .filter((block) => /^(report-parse|enrich|sink-elastic|sink-hec):/.test(block));
-    expect(services).toHaveLength(4);
+      .filter((block) => /^(report-parse|enrich|sink-elastic|sink-hec|sink-smtp):/.test(block));
+    expect(services).toHaveLength(5);
     const names = services.flatMap((block) =>
       [...block.matchAll(/^ {6}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
     );
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it('the compose file, Chart.yaml and every values file are well-formed YAML', () => {
+    const files = [
+      'docker-compose.yml',
+      'k8s/chart/Chart.yaml',
+      'k8s/chart/values.yaml',
+      ...readdirSync(join(repoRoot, 'k8s/values')).map((f) => `k8s/values/${f}`),
+    ];
+    for (const file of files) {
+      expect(() => parseYaml(readFileSync(join(repoRoot, file), 'utf8')), file).not.toThrow();
+    }
+    const chart = parseYaml(readFileSync(join(repoRoot, 'k8s/chart/Chart.yaml'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(chart.description).toMatch(/sink-smtp/);
   });
 
   it('the Helm chart templates', () => {

@@ -19,6 +19,7 @@ enrich: enrich
 {{- define "pipeline.sinks" -}}
 sink-elastic: sinkElastic
 sink-hec: sinkHec
+sink-smtp: sinkSmtp
 {{- end -}}
 
 {{/*
@@ -102,5 +103,43 @@ sink-hec: sinkHec
 {{- if $hec.caSecret }}
 - name: hec-ca
   secret: { secretName: {{ $hec.caSecret }} }
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-smtp.env" -}}
+{{- $smtp := .Values.sinkSmtp.smtp }}
+{{- if $smtp.existingSecret }}
+- name: SMTP_PASSWORD_FILE
+  value: /var/run/secrets/parsedmarc/smtp/{{ $smtp.passwordKey }}
+{{- end }}
+{{- if $smtp.caSecret }}
+- name: SMTP_CA_FILE
+  value: /var/run/secrets/parsedmarc/smtp-ca/{{ $smtp.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-smtp.volumeMounts" -}}
+{{- $smtp := .Values.sinkSmtp.smtp }}
+{{- if $smtp.existingSecret }}
+- name: smtp-secret
+  mountPath: /var/run/secrets/parsedmarc/smtp
+  readOnly: true
+{{- end }}
+{{- if $smtp.caSecret }}
+- name: smtp-ca
+  mountPath: /var/run/secrets/parsedmarc/smtp-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.sink-smtp.volumes" -}}
+{{- $smtp := .Values.sinkSmtp.smtp }}
+{{- if $smtp.existingSecret }}
+- name: smtp-secret
+  secret: { secretName: {{ $smtp.existingSecret }} }
+{{- end }}
+{{- if $smtp.caSecret }}
+- name: smtp-ca
+  secret: { secretName: {{ $smtp.caSecret }} }
 {{- end }}
 {{- end -}}
