@@ -107,7 +107,7 @@ describe('sink-smtp end to end', () => {
     await admin?.disconnect();
   }, 60_000);
 
-  const start = async () => {
+  const start = async (extra: Record<string, string> = {}) => {
     const service = await startService('sink-smtp', {
       servers,
       prefix,
@@ -122,6 +122,7 @@ describe('sink-smtp end to end', () => {
         DIGEST_GRACE_SECONDS: '0',
         KAFKA_GROUP_ID: group,
         LOG_LEVEL: 'info',
+        ...extra,
       },
     });
     services.push(service);
@@ -180,4 +181,37 @@ describe('sink-smtp end to end', () => {
     expect(third.logs.join('\n')).toMatch(/"windowsMailed":2/);
     expect(await third.stop()).toBe(0);
   }, 300_000);
+  it('keeps retrying a server answering 4xx, then mails every window once', async () => {
+    const before = stub.messages.length;
+    stub.tempFailNext = 3;
+    const groupId = uniquePrefix('smtp-4xx');
+    const service = await start({
+      KAFKA_GROUP_ID: groupId,
+      DIGEST_STATE_TOPIC: `${prefix}digest-state-4xx`,
+      SMTP_RETRY_BUDGET_SECONDS: '0',
+    });
+    await waitFor(
+      'offsets committed to the end',
+      async () => (await committedSum(admin, groupId, inputs)) === end,
+      120_000,
+    );
+    expect(stub.tempFailNext).toBe(0);
+    expect(stub.messages.length - before).toBe(2);
+    expect(service.logs.join('\n')).toMatch(/mailing the digest failed: the server answered 451/);
+    expect((await service.get('/readyz')).status).toBe(200);
+    expect(await service.stop()).toBe(0);
+  }, 300_000);
+
+  it('stops at start, naming the server, when it refuses the login', async () => {
+    const failed = await start({
+      KAFKA_GROUP_ID: uniquePrefix('smtp-auth'),
+      SMTP_PASSWORD: 'not-the-password',
+    }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    expect(failed).toMatch(/exited \(1\)/);
+    expect(failed).toMatch(/SINK_AUTH_FAILED/);
+    expect(failed).not.toContain('not-the-password');
+  }, 120_000);
 });
