@@ -15,6 +15,7 @@ const inputs = [
   samples('aggregate/old_draft_from_wiki.xml'),
   samples('aggregate/addisonfoods.com!example.com!1536105600!1536191999.xml'),
   samples('smtp_tls/smtp_tls.json'),
+  samples('failure/DMARC Failure Report for domain.de (mail-from=sharepoint@domain.de, ip=10.10.10.10).eml'),
 ];
 
 const localDate = (d = new Date()) =>
@@ -85,16 +86,15 @@ describe('parsedmarc -O', () => {
       Object.entries(entries).map(([k, v]) => [k, Buffer.from(v).toString('utf8')]),
     );
     expect(zipped).toEqual(filesUnder(out));
-    expect(Object.keys(zipped).sort()).toEqual(
-      [
-        'aggregate.csv',
-        'aggregate.json',
-        'forensic.csv',
-        'forensic.json',
-        'smtp_tls.csv',
-        'smtp_tls.json',
-      ].sort(),
-    );
+    expect(Object.keys(zipped).sort()).toEqual([
+      'aggregate.csv',
+      'aggregate.json',
+      'forensic.csv',
+      'forensic.json',
+      'samples/Subject.eml',
+      'smtp_tls.csv',
+      'smtp_tls.json',
+    ]);
     // The digest: HTML with the domain, the shares and the chart inline; the text twin with the same numbers.
     const html = parsed.html as string;
     expect(html).toContain('example.com');
@@ -216,6 +216,31 @@ describe('parsedmarc -O', () => {
     const skipped = await runCli([...args, '--outgoing-skip-certificate-verification', inputs[0]!]);
     expect(skipped.code).toBe(0);
     expect(stub.messages).toHaveLength(1);
+  });
+
+  it('fails at start when the server cannot be reached (exit 2, nothing parsed)', async () => {
+    stub = await startSmtpStub();
+    const port = stub.port;
+    await stub.close();
+    stub = null;
+    const run = await runCli([
+      '--offline',
+      '-s',
+      '-O',
+      '127.0.0.1',
+      '--outgoing-port',
+      String(port),
+      '-T',
+      'team@example.com',
+      '-F',
+      'dmarc@example.com',
+      '--outgoing-retry-seconds',
+      '1',
+      inputs[0]!,
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`email (127.0.0.1:${port}): SINK_UNREACHABLE`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('says which setting is wrong (exit 2)', async () => {
