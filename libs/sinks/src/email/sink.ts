@@ -14,11 +14,9 @@
  * flush() makes the local files durable (a mailbox moves its messages after it); the mail itself is one
  * per run, at the end, as in the original.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { Zip, ZipDeflate } from 'fflate';
+import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { dailyChart, DigestBuilder, renderDigestHtml, renderDigestText } from '@parsedmarc-ts/output';
 import type { AggregateReport } from '@parsedmarc-ts/parser';
@@ -29,6 +27,7 @@ import { OutputDirSink } from '../files.js';
 import { retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
 import { openSmtpSession, SINK_NAME, smtpTarget } from './smtp.js';
+import { zipFolder } from './zip-folder.js';
 
 /** YYYY-MM-DD of the local date, as the original's datetime.now().strftime("%Y-%m-%d"). */
 const localDate = (now: Date): string =>
@@ -43,40 +42,6 @@ export function emailNames(config: Pick<EmailSinkConfig, 'subject' | 'attachment
       : `${config.attachment}.zip`
     : `DMARC-${date}.zip`;
   return { subject: config.subject ?? `DMARC results for ${date}`, attachment, date };
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
-}
-
-/** Zips the files under `dir` (paths relative to it) into `zipPath`, streaming. */
-async function zipFolder(dir: string, zipPath: string): Promise<void> {
-  const out = createWriteStream(zipPath);
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('error', reject);
-    out.on('finish', resolve);
-  });
-  let failure: Error | null = null;
-  const zip = new Zip((error, data, final) => {
-    if (error) failure = error;
-    else out.write(data);
-    if (final || error) out.end();
-  });
-  for (const path of await filesUnder(dir)) {
-    const entry = new ZipDeflate(relative(dir, path).split('\\').join('/'), { level: 6 });
-    zip.add(entry);
-    for await (const chunk of createReadStream(path)) entry.push(chunk as Uint8Array);
-    entry.push(new Uint8Array(0), true);
-  }
-  zip.end();
-  await done;
-  if (failure) throw failure;
 }
 
 /** The parts of one report share their metadata (and, on the topics, their key). */

@@ -4,6 +4,7 @@
  * SinkErrors: the server away or answering 4xx is retriable, a 5xx or refused credentials are not.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { EmailSinkConfig } from '../config.js';
@@ -96,7 +97,12 @@ export async function openSmtpSession(settings: SmtpSettings, clientName?: strin
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
-    tls: { rejectUnauthorized: !settings.skipCertificateVerification, ca, servername: settings.host },
+    // SNI names a host, never an address (RFC 6066).
+    tls: {
+      rejectUnauthorized: !settings.skipCertificateVerification,
+      ca,
+      ...(isIP(settings.host) ? {} : { servername: settings.host }),
+    },
   });
   // nodemailer reports some failures (a TLS upgrade refused, the socket closed) only as 'error' or 'end'
   // events, not through the pending callback: each step also settles on those.
