@@ -53,6 +53,19 @@ describe('parsedmarc -h / -v', () => {
   });
 });
 
+describe('parsedmarc with an output it cannot open', () => {
+  it('says so (exit 2) and prints no empty document: -o naming a file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pdm-o-file-')), 'not-a-folder.txt');
+    writeFileSync(file, 'x');
+    const run = await runCli(['--offline', '-o', file, samples('aggregate/old_draft_from_wiki.xml')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `parsedmarc: output-dir (${file}): INVALID_SINK_CONFIG: ${file} is not a directory\n`,
+    );
+    expect(run.stdout).toBe('');
+  });
+});
+
 describe('parsedmarc on files', () => {
   it("reproduces the seed's documented aggregate JSON and CSV, with reverse DNS from a real resolver", async () => {
     const server = dnsServer();

@@ -51,6 +51,8 @@ export interface SinkRefusal {
  * - A fault that no retry fixes (wrong credentials, a missing permission) throws a SinkError with
  *   `retriable: false`.
  * - close(): finishes what the format needs (closing brackets), flushes, and releases resources.
+ * - discard(), optional: releases the sink without finishing its output, when the run ends before it
+ *   began (another sink could not be opened): stdout then prints no empty document.
  */
 export interface ResultSink {
   /** A short name for messages and metrics. */
@@ -58,6 +60,7 @@ export interface ResultSink {
   write(item: ResultItem): Promise<void>;
   flush(): Promise<SinkRefusal[]>;
   close(): Promise<void>;
+  discard?(): Promise<void>;
 }
 
 export const isFirstPart = (item: ResultItem): boolean => !item.part || item.part.index === 0;

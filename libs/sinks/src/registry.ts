@@ -73,7 +73,7 @@ export async function openSinks(config: SinksConfig, context: SinkContext): Prom
       sinks.push(await definition.open(settings as never, context));
     }
   } catch (error) {
-    await closeSinks(sinks).catch(() => undefined);
+    for (const sink of sinks) await (sink.discard?.() ?? sink.close()).catch(() => undefined);
     throw error;
   }
   return sinks;

@@ -39,6 +39,9 @@ export class StdoutJsonSink implements ResultSink {
     this.aggregates = new JsonArrayWriter(this.text.add, 2);
   }
 
+  /** Nothing was printed yet (the header waits for the first write): print nothing. */
+  async discard(): Promise<void> {}
+
   async write(item: ResultItem): Promise<void> {
     const { parsed } = item;
     if (parsed.report_type === 'aggregate') {
