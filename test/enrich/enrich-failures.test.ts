@@ -219,7 +219,9 @@ describe('a live resolver that loses datagrams', () => {
       // Generous: on a loaded 2-core machine a 200 ms timeout also expires for answered queries, and the
       // test would be about load, not about lost datagrams.
       timeoutMs: 3000,
-      retries: 1,
+      // More than the one retry a lost datagram needs: a query answered but delayed past the timeout by a
+      // busy machine is asked again too, so the outcome does not depend on load.
+      retries: 3,
       concurrency: 16,
       logger,
     });
@@ -228,7 +230,9 @@ describe('a live resolver that loses datagrams', () => {
       const enriched = await enricher.enrichReport(reportOf(ips));
       expect(reverseDnsOf(enriched)).toEqual(ips.map((_, i) => `ptr-${i + 1}.example.net`));
       expect(logger.warnings).toEqual([]);
-      expect(enricher.stats()).toMatchObject({ timeouts: 20, failures: 0, downNameservers: [] });
+      // At least the 20 lost datagrams; on a loaded machine a late answer may add one.
+      expect(enricher.stats().timeouts).toBeGreaterThanOrEqual(20);
+      expect(enricher.stats()).toMatchObject({ failures: 0, downNameservers: [] });
     } finally {
       await enricher.close();
       await server.close();
