@@ -61,12 +61,13 @@ async function readSentWindows(
   consumerOf: (groupId: string) => Consumer,
   highOf: () => Promise<{ partition: number; high: string }[]>,
   topic: string,
+  readerGroup: string,
 ): Promise<Map<string, SentWindow>> {
   const sent = new Map<string, SentWindow>();
   const ends = (await highOf()).filter((p) => BigInt(p.high) > 0n);
   if (ends.length === 0) return sent;
   const remaining = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
-  const reader = consumerOf(`${topic}-reader-${process.pid}-${Date.now()}`);
+  const reader = consumerOf(readerGroup);
   await reader.connect();
   try {
     await reader.subscribe({ topics: [topic], fromBeginning: true });
@@ -140,15 +141,18 @@ export async function startSinkSmtp(overrides: Partial<KafkaServiceSpec<typeof s
     () => checkSmtpServer(email, context, Math.min(10, email.retryBudgetSeconds)),
     (error) => (SinkError.is(error) ? error.retriable : isRetriable(error)),
   );
+  // A throwaway group to read the state topic from its beginning, deleted once read.
+  const readerGroup = `${stateTopic}-reader-${process.pid}-${Date.now()}`;
   const sent = await service.retrying('reading the state topic', () =>
     readSentWindows(
       (id) => kafka.consumer({ groupId: id }),
       async () =>
         (await admin.fetchTopicOffsets(stateTopic)).map((p) => ({ partition: p.partition, high: p.high })),
       stateTopic,
+      readerGroup,
     ),
   );
-  await admin.deleteGroups([`${stateTopic}-reader-${process.pid}`]).catch(() => undefined);
+  await admin.deleteGroups([readerGroup]).catch(() => undefined);
   logger.info({ stateTopic, windowsMailed: sent.size }, 'state read');
 
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
