@@ -8,9 +8,23 @@ import { Command, Option } from 'commander';
 export const VERSION = '0.1.0';
 
 export interface RawCliOptions {
+  configFile?: string;
+  recursive?: boolean;
+  stripAttachmentPayloads?: boolean;
   output?: string;
+  aggregateJsonFilename?: string;
+  forensicJsonFilename?: string;
+  failureJsonFilename?: string;
+  smtpTlsJsonFilename?: string;
+  aggregateCsvFilename?: string;
+  forensicCsvFilename?: string;
+  failureCsvFilename?: string;
+  smtpTlsCsvFilename?: string;
+  prettifyJson?: boolean;
   nameservers?: string[];
   timeout?: string;
+  dns_timeout?: string;
+  dnsTimeout?: string;
   dnsRetries?: string;
   offline?: boolean;
   ipDb?: string;
@@ -81,7 +95,10 @@ export interface RawCliOptions {
   watch?: boolean;
   test?: boolean;
   silent?: boolean;
+  warnings?: boolean;
+  verbose?: boolean;
   debug?: boolean;
+  logFile?: string;
   progress?: boolean;
 }
 
@@ -97,12 +114,50 @@ export function buildCommand(): Command {
       '[file_path...]',
       'one or more paths to aggregate or forensic report files, emails, mbox files or folders',
     )
+    .option(
+      '-c, --config-file <CONFIG_FILE>',
+      'A path to a parsedmarc.ini configuration file (--silent implied; its settings, then PARSEDMARC_* variables, override the flags)',
+    )
+    .option(
+      '--recursive',
+      'Accepted for the newer original: folders are always searched recursively (its short form -r stays --reports-folder here)',
+    )
+    .option('--strip-attachment-payloads', 'Remove attachment payloads from forensic (failure) report output')
     .option('-o, --output <OUTPUT>', 'Write output files to the given directory')
+    .option(
+      '--aggregate-json-filename <NAME>',
+      'Filename for the aggregate JSON output file (Default: aggregate.json)',
+    )
+    .option(
+      '--forensic-json-filename <NAME>',
+      'Filename for the forensic JSON output file (Default: forensic.json)',
+    )
+    .option('--failure-json-filename <NAME>', 'Alias of --forensic-json-filename')
+    .option(
+      '--smtp-tls-json-filename <NAME>',
+      'Filename for the SMTP TLS JSON output file (Default: smtp_tls.json)',
+    )
+    .option(
+      '--aggregate-csv-filename <NAME>',
+      'Filename for the aggregate CSV output file (Default: aggregate.csv)',
+    )
+    .option(
+      '--forensic-csv-filename <NAME>',
+      'Filename for the forensic CSV output file (Default: forensic.csv)',
+    )
+    .option('--failure-csv-filename <NAME>', 'Alias of --forensic-csv-filename')
+    .option(
+      '--smtp-tls-csv-filename <NAME>',
+      'Filename for the SMTP TLS CSV output file (Default: smtp_tls.csv)',
+    )
+    .option('--no-prettify-json', 'Output JSON in a single line without indentation')
     .option(
       '-n, --nameservers <NAMESERVERS...>',
       "nameservers to query (Default is Cloudflare's nameservers)",
     )
     .option('-t, --timeout <TIMEOUT>', 'number of seconds to wait for an answer from DNS (Default: 2.0)')
+    .addOption(new Option('--dns_timeout <TIMEOUT>', 'Same as --timeout (the newer original)').hideHelp())
+    .addOption(new Option('--dns-timeout <TIMEOUT>', 'Same as --timeout').hideHelp())
     .option('--dns-retries <N>', 'DNS retries per nameserver after a timeout (Default: 1)')
     .option(
       '--offline',
@@ -260,6 +315,12 @@ export function buildCommand(): Command {
     .option('-w, --watch', 'Use an IMAP IDLE connection to process reports as they arrive in the inbox')
     .option('--test', 'Do not move or delete IMAP messages')
     .option('-s, --silent', 'Only print errors and warnings')
+    .option(
+      '--warnings',
+      "Print warnings in addition to errors (they are always printed here; the newer original's -w stays --watch here)",
+    )
+    .option('--verbose', 'More verbose output (what is read and where it goes)')
+    .option('--log-file <LOG_FILE>', 'Also append every message to this file')
     .option('--no-progress', 'Never show the progress bar (it shows only when stderr is a terminal)')
     .option('--debug', 'Print debugging information')
     .version(VERSION, '-v, --version', "show program's version number and exit")

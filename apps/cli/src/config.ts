@@ -1,27 +1,22 @@
 /**
- * One validated configuration for the CLI, from flags and environment variables (flags win). A bad value
- * fails at start with a message naming the flag or variable. Secrets may come from files or the
- * environment so that they stay out of process lists; they are never logged.
+ * One validated configuration for the CLI, from the flags, the parsedmarc.ini file and the PARSEDMARC_*
+ * variables (settings.ts gathers them in the original's order of precedence). A bad value fails at start
+ * with a message naming the flag, the file and line, or the variable it came from. Secrets may come from
+ * files; they are never logged.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   emailSinkDefaults,
   hecSinkDefaults,
-  kafkaSinkConfigSchema,
   saveSchema,
   searchSinkDefaults,
   sinksConfigSchema,
 } from '@parsedmarc-ts/sinks';
+import { ConfigError, SettingsReader, type Env } from '@parsedmarc-ts/service-runtime';
 import type { RawCliOptions } from './args.js';
+import { collectSettings, flagOf, presentSections } from './settings.js';
 
-export class ConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 const hostPort = z
   .string()
@@ -30,21 +25,28 @@ const hostPort = z
     'expected an IP address or IP:port',
   );
 
-const positiveNumber = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number` }).positive(`${name} must be positive`);
-const port = (name: string) =>
-  z.coerce.number().int().min(1, `${name} must be a port number`).max(65535, `${name} must be a port number`);
+const port = z.number().int().min(1, 'must be a port number').max(65535, 'must be a port number');
 
 export const cliConfigSchema = z.object({
   filePaths: z.array(z.string().min(1)),
+  /** The INI file read (absolute), for re-reading it on SIGHUP. */
+  configFile: z.string().nullable(),
   silent: z.boolean(),
-  debug: z.boolean(),
+  log: z.object({
+    warnings: z.boolean(),
+    verbose: z.boolean(),
+    debug: z.boolean(),
+    file: z.string().min(1).nullable(),
+  }),
+  /** Keys that were set and have no effect here, one line each. */
+  notices: z.array(z.string()),
   progress: z.boolean(),
+  stripAttachmentPayloads: z.boolean(),
   dns: z.object({
     offline: z.boolean(),
     nameservers: z.array(hostPort).min(1),
-    timeoutSeconds: positiveNumber('--timeout'),
-    retries: z.coerce.number().int().min(0).max(10),
+    timeoutSeconds: z.number().positive('must be positive').max(600),
+    retries: z.number().int().min(0).max(10),
   }),
   ipDbPath: z.string().nullable(),
   senderMapCsv: z.string().nullable(),
@@ -53,21 +55,25 @@ export const cliConfigSchema = z.object({
       host: z.string().min(1),
       user: z.string().min(1),
       password: z.string(),
-      port: port('--imap-port').nullable(),
+      port: port.nullable(),
       ssl: z.boolean(),
+      skipCertificateVerification: z.boolean(),
       reportsFolder: z.string().min(1),
       archiveFolder: z.string().min(1),
       delete: z.boolean(),
       test: z.boolean(),
       watch: z.boolean(),
+      batchSize: z.number().int().min(1).max(10_000),
     })
     .nullable(),
+  /** [maildir]: a Maildir read as input. */
+  maildir: z.object({ path: z.string().min(1), create: z.boolean() }).nullable(),
   sinks: sinksConfigSchema,
   /** --publish-raw-mail: the input files onto raw-mail instead of parsing them here. */
   rawMail: z
     .object({
       hosts: z.array(z.string().min(1)).min(1),
-      registryUrl: kafkaSinkConfigSchema.shape.registryUrl,
+      registryUrl: z.url({ error: 'must be the URL of a Confluent-API schema registry' }),
       topic: z.string().min(1),
     })
     .nullable(),
@@ -78,282 +84,297 @@ export type CliConfig = z.infer<typeof cliConfigSchema>;
 
 export const CLOUDFLARE_NAMESERVERS = ['1.1.1.1', '1.0.0.1'];
 
-type Env = Record<string, string | undefined>;
-
-const list = (value: string | undefined): string[] | undefined =>
-  value === undefined ? undefined : value.split(/[\s,]+/).filter((v) => v.length > 0);
-const flag = (value: string | undefined): boolean | undefined =>
-  value === undefined ? undefined : /^(1|true|yes|on)$/i.test(value.trim());
-const listOption = (value: string[] | boolean | undefined): string[] | undefined =>
-  Array.isArray(value) ? value : value === true ? [] : undefined;
-
-function readSecretFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new ConfigError(`${what}: cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-const number = (value: string | undefined): number | string | undefined =>
-  value === undefined || value.trim() === '' || Number.isNaN(Number(value)) ? value : Number(value);
+type Save = { aggregate: boolean; forensic: boolean; smtpTls: boolean };
 
 /** Connecting at start is retried for its default at most, never longer than the retry budget asked for. */
-const connectRetryOf = (retryBudget: number | string, connectDefault: number): number | string =>
-  typeof retryBudget === 'number' ? Math.min(connectDefault, retryBudget) : connectDefault;
+const connectRetryOf = (retryBudget: number, connectDefault: number): number =>
+  Math.min(connectDefault, retryBudget);
 
 /**
- * An Elasticsearch/OpenSearch sink from the -E flags and the PARSEDMARC_ELASTICSEARCH_* variables (the
- * original's [elasticsearch] keys). Secrets also from files (..._PASSWORD_FILE, ..._API_KEY_FILE).
+ * Hosts as the original takes them; a bare host:port gets https when the section's ssl is on (the
+ * original's default for [elasticsearch] and [opensearch]), http when given by -E (the seed's meaning).
  */
-function searchSinkCandidate(
-  hosts: string[],
-  options: RawCliOptions,
-  env: Env,
-  save: { aggregate: boolean; forensic: boolean; smtpTls: boolean },
-): Record<string, unknown> {
-  const e = (key: string): string | undefined => env[`PARSEDMARC_ELASTICSEARCH_${key}`];
-  const secret = (flag: string | undefined, flagFile: string | undefined, key: string, what: string) =>
-    flag ??
-    ((flagFile ?? e(`${key}_FILE`)) ? readSecretFile((flagFile ?? e(`${key}_FILE`))!, what) : undefined) ??
-    e(key) ??
-    null;
-  const retryBudgetSeconds =
-    number(options.elasticsearchRetrySeconds ?? e('RETRY_SECONDS')) ?? searchSinkDefaults.retryBudgetSeconds;
+function searchHosts(r: SettingsReader, section: 'elasticsearch' | 'opensearch'): string[] {
+  const setting = r.settings.get(section, 'hosts');
+  if (setting?.value === true) return ['localhost:9200'];
+  const hosts = r.list(section, 'hosts') ?? [];
+  const fromFlag = setting?.origin.startsWith('-') ?? false;
+  const https = r.boolean(section, 'ssl') ?? !fromFlag;
+  return hosts.map((h) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(h) ? h : `${https ? 'https' : 'http'}://${h}`));
+}
+
+/** [elasticsearch] or [opensearch] (the -E flags write into [elasticsearch]). */
+function searchSinkCandidate(r: SettingsReader, section: 'elasticsearch' | 'opensearch', save: Save) {
+  const retryBudgetSeconds = r.float(section, 'retry_seconds') ?? searchSinkDefaults.retryBudgetSeconds;
+  const shards = r.integer(section, 'number_of_shards');
   return {
     ...searchSinkDefaults,
-    hosts,
-    user: options.elasticsearchUser ?? e('USER') ?? null,
-    password: secret(
-      options.elasticsearchPassword,
-      options.elasticsearchPasswordFile,
-      'PASSWORD',
-      '--elasticsearch-password-file',
-    ),
-    apiKey: secret(
-      options.elasticsearchApiKey,
-      options.elasticsearchApiKeyFile,
-      'API_KEY',
-      '--elasticsearch-api-key-file',
-    ),
-    caFile: options.elasticsearchCaFile ?? e('CERT_PATH') ?? null,
-    skipCertificateVerification:
-      options.elasticsearchSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
-    timeoutSeconds: number(options.elasticsearchTimeout ?? e('TIMEOUT')) ?? searchSinkDefaults.timeoutSeconds,
-    indexPrefix: options.elasticsearchIndexPrefix ?? e('INDEX_PREFIX') ?? null,
-    indexSuffix: options.elasticsearchIndexSuffix ?? e('INDEX_SUFFIX') ?? null,
-    monthlyIndexes: options.elasticsearchMonthlyIndexes ?? flag(e('MONTHLY_INDEXES')) ?? false,
-    forensicIndexBase:
-      options.elasticsearchFailureIndex || flag(e('FAILURE_INDEX')) ? 'dmarc_failure' : 'dmarc_forensic',
-    numberOfShards:
-      number(options.elasticsearchNumberOfShards ?? e('NUMBER_OF_SHARDS')) ??
-      searchSinkDefaults.numberOfShards,
-    numberOfReplicas:
-      number(options.elasticsearchNumberOfReplicas ?? e('NUMBER_OF_REPLICAS')) ??
-      searchSinkDefaults.numberOfReplicas,
+    hosts: searchHosts(r, section),
+    user: r.string(section, 'user') ?? null,
+    password: r.string(section, 'password') ?? null,
+    apiKey: r.string(section, 'api_key') ?? r.string(section, 'apikey') ?? null,
+    caFile: r.path(section, 'cert_path') ?? null,
+    skipCertificateVerification: r.boolean(section, 'skip_certificate_verification') ?? false,
+    timeoutSeconds: r.float(section, 'timeout') ?? searchSinkDefaults.timeoutSeconds,
+    indexPrefix: r.string(section, 'index_prefix') ?? null,
+    indexSuffix: r.string(section, 'index_suffix') ?? null,
+    monthlyIndexes: r.boolean(section, 'monthly_indexes') ?? false,
+    forensicIndexBase: r.boolean(section, 'failure_index') ? 'dmarc_failure' : 'dmarc_forensic',
+    numberOfShards: shards ?? searchSinkDefaults.numberOfShards,
+    numberOfReplicas: r.integer(section, 'number_of_replicas') ?? searchSinkDefaults.numberOfReplicas,
     retryBudgetSeconds,
     connectRetrySeconds: connectRetryOf(retryBudgetSeconds, searchSinkDefaults.connectRetrySeconds),
     save,
   };
 }
 
-/**
- * A Splunk HEC sink from the --hec flags and the PARSEDMARC_SPLUNK_HEC_* variables (the original's
- * [splunk_hec] keys; PARSEDMARC_HEC_URL and PARSEDMARC_HEC_TOKEN stay as aliases). The token also from a
- * file (--hec-token-file, PARSEDMARC_SPLUNK_HEC_TOKEN_FILE).
- */
-function hecSinkCandidate(
-  url: string,
-  options: RawCliOptions,
-  env: Env,
-  save: { aggregate: boolean; forensic: boolean; smtpTls: boolean },
-): Record<string, unknown> {
-  const e = (key: string): string | undefined => env[`PARSEDMARC_SPLUNK_HEC_${key}`];
-  const tokenFile = options.hecTokenFile ?? e('TOKEN_FILE');
-  const token =
-    options.hecToken ??
-    (tokenFile ? readSecretFile(tokenFile, '--hec-token-file') : undefined) ??
-    e('TOKEN') ??
-    env.PARSEDMARC_HEC_TOKEN;
+function hecSinkCandidate(r: SettingsReader, save: Save) {
+  const token = r.string('splunk_hec', 'token');
   if (token === undefined) {
     throw new ConfigError(
-      '--hec needs a token: --hec-token, --hec-token-file or PARSEDMARC_SPLUNK_HEC_TOKEN',
+      '--hec needs a token: --hec-token, --hec-token-file, [splunk_hec] token or PARSEDMARC_SPLUNK_HEC_TOKEN',
     );
   }
-  const retryBudgetSeconds =
-    number(options.hecRetrySeconds ?? e('RETRY_SECONDS')) ?? hecSinkDefaults.retryBudgetSeconds;
+  const retryBudgetSeconds = r.float('splunk_hec', 'retry_seconds') ?? hecSinkDefaults.retryBudgetSeconds;
   return {
     ...hecSinkDefaults,
-    url,
+    url: r.string('splunk_hec', 'url'),
     token,
-    index: options.hecIndex ?? e('INDEX') ?? null,
-    skipCertificateVerification:
-      options.hecSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
-    caFile: options.hecCaFile ?? e('CERT_PATH') ?? null,
-    timeoutSeconds: number(options.hecTimeout ?? e('TIMEOUT')) ?? hecSinkDefaults.timeoutSeconds,
-    forensicSourcetype:
-      options.hecFailureSourcetype || flag(e('FAILURE_SOURCETYPE')) ? 'dmarc:failure' : 'dmarc:forensic',
+    index: r.string('splunk_hec', 'index') || null,
+    skipCertificateVerification: r.boolean('splunk_hec', 'skip_certificate_verification') ?? false,
+    caFile: r.path('splunk_hec', 'cert_path') ?? null,
+    timeoutSeconds: r.float('splunk_hec', 'timeout') ?? hecSinkDefaults.timeoutSeconds,
+    forensicSourcetype: r.boolean('splunk_hec', 'failure_sourcetype') ? 'dmarc:failure' : 'dmarc:forensic',
     retryBudgetSeconds,
     // Connecting is retried for 10 s at most, never longer than the retry budget the user asked for.
     connectRetrySeconds: connectRetryOf(retryBudgetSeconds, hecSinkDefaults.connectRetrySeconds),
-    ackTimeoutSeconds: number(options.hecAckTimeout ?? e('ACK_TIMEOUT')) ?? hecSinkDefaults.ackTimeoutSeconds,
+    ackTimeoutSeconds: r.float('splunk_hec', 'ack_timeout') ?? hecSinkDefaults.ackTimeoutSeconds,
+    save,
+  };
+}
+
+function emailSinkCandidate(r: SettingsReader) {
+  const retry = r.float('smtp', 'retry_seconds');
+  return {
+    ...emailSinkDefaults,
+    host: r.string('smtp', 'host'),
+    port: r.integer('smtp', 'port') ?? null,
+    ssl: r.boolean('smtp', 'ssl') ?? false,
+    user: r.string('smtp', 'user') || null,
+    password: r.string('smtp', 'password') ?? null,
+    skipCertificateVerification: r.boolean('smtp', 'skip_certificate_verification') ?? false,
+    caFile: r.path('smtp', 'ca_file') ?? null,
+    from: r.string('smtp', 'from') ?? '',
+    to: r.list('smtp', 'to') ?? [],
+    subject: r.string('smtp', 'subject') ?? null,
+    attachment: r.path('smtp', 'attachment') ?? null,
+    message: r.string('smtp', 'message') ?? null,
+    digest: r.boolean('smtp', 'digest') ?? true,
+    ...(retry === undefined ? {} : { retryBudgetSeconds: retry }),
+  };
+}
+
+function kafkaTopics(r: SettingsReader) {
+  return {
+    aggregateTopic: r.string('kafka', 'aggregate_topic') ?? 'dmarc_aggregate',
+    forensicTopic:
+      r.string('kafka', 'failure_topic') ?? r.string('kafka', 'forensic_topic') ?? 'dmarc_forensic',
+    smtpTlsTopic: r.string('kafka', 'smtp_tls_topic') ?? 'dmarc_smtp_tls',
+  };
+}
+
+/** The setting behind a path of the configuration, for messages: [section, key]. */
+const settingOfPath: Record<string, readonly [string, string]> = {
+  'dns.nameservers': ['general', 'nameservers'],
+  'dns.timeoutSeconds': ['general', 'dns_timeout'],
+  'dns.retries': ['general', 'dns_retries'],
+  'imap.host': ['imap', 'host'],
+  'imap.user': ['imap', 'user'],
+  'imap.port': ['imap', 'port'],
+  'imap.batchSize': ['mailbox', 'batch_size'],
+  'sinks.kafka.hosts': ['kafka', 'hosts'],
+  'sinks.kafka.registryUrl': ['kafka', 'schema_registry_url'],
+  'rawMail.registryUrl': ['kafka', 'schema_registry_url'],
+  'sinks.hec.url': ['splunk_hec', 'url'],
+  'sinks.hec.token': ['splunk_hec', 'token'],
+  'sinks.hec.index': ['splunk_hec', 'index'],
+  'sinks.hec.timeoutSeconds': ['splunk_hec', 'timeout'],
+  'sinks.hec.retryBudgetSeconds': ['splunk_hec', 'retry_seconds'],
+  'sinks.hec.ackTimeoutSeconds': ['splunk_hec', 'ack_timeout'],
+  'sinks.email.host': ['smtp', 'host'],
+  'sinks.email.port': ['smtp', 'port'],
+  'sinks.email.from': ['smtp', 'from'],
+  'sinks.email.to': ['smtp', 'to'],
+  'sinks.email.retryBudgetSeconds': ['smtp', 'retry_seconds'],
+  'sinks.outputFiles.aggregateJson': ['general', 'aggregate_json_filename'],
+  'sinks.outputFiles.forensicJson': ['general', 'failure_json_filename'],
+  'sinks.outputFiles.smtpTlsJson': ['general', 'smtp_tls_json_filename'],
+  'sinks.outputFiles.aggregateCsv': ['general', 'aggregate_csv_filename'],
+  'sinks.outputFiles.forensicCsv': ['general', 'failure_csv_filename'],
+  'sinks.outputFiles.smtpTlsCsv': ['general', 'smtp_tls_csv_filename'],
+};
+for (const section of ['elasticsearch', 'opensearch'] as const) {
+  for (const [field, key] of [
+    ['hosts', 'hosts'],
+    ['timeoutSeconds', 'timeout'],
+    ['numberOfShards', 'number_of_shards'],
+    ['numberOfReplicas', 'number_of_replicas'],
+    ['retryBudgetSeconds', 'retry_seconds'],
+    ['user', 'user'],
+    ['apiKey', 'api_key'],
+  ] as const) {
+    settingOfPath[`sinks.${section}.${field}`] = [section, key];
+  }
+}
+
+/** Where a bad value came from: the setting's origin, else the path in the configuration. */
+function whereOf(r: SettingsReader, path: string): string {
+  const target = settingOfPath[path] ?? settingOfPath[path.replace(/\.\d+$/, '')];
+  if (target) {
+    const origin = r.origin(target[0], target[1]);
+    if (origin) return `${origin} ([${target[0]}] ${target[1]})`;
+    const flag = flagOf(target[0], target[1]);
+    return `[${target[0]}] ${target[1]}${flag ? ` (${flag})` : ''}`;
+  }
+  return path || '(root)';
+}
+
+/** What to build when the settings are right; every value checked against cliConfigSchema. */
+function candidateOf(
+  r: SettingsReader,
+  filePaths: string[],
+  options: RawCliOptions,
+  configFile: string | null,
+) {
+  const present = presentSections(r.settings);
+  const require = (section: string, key: string, what: string): void => {
+    if (present.has(section) && !r.has(section, key)) {
+      throw new ConfigError(
+        `[${section}] needs ${key} (${what}); set by ${r.settings.keysOf(section).values().next().value?.origin}`,
+      );
+    }
+  };
+  require('imap', 'host', 'the IMAP server');
+  require('elasticsearch', 'hosts', 'one or more Elasticsearch hosts');
+  require('opensearch', 'hosts', 'one or more OpenSearch hosts');
+  require('splunk_hec', 'url', 'the HEC URL');
+  require('kafka', 'hosts', 'one or more Kafka brokers');
+  require('smtp', 'host', 'the SMTP server');
+  require('maildir', 'maildir_path', 'the Maildir to read');
+
+  const save = {
+    aggregate: r.boolean('general', 'save_aggregate') ?? false,
+    forensic: r.boolean('general', 'save_failure') ?? r.boolean('general', 'save_forensic') ?? false,
+    smtpTls: r.boolean('general', 'save_smtp_tls') ?? false,
+  };
+  // As the seed's command line says: --save-* without any place to save to means the local Elasticsearch.
+  // Not for a config file, where the original saves nowhere then.
+  const saveByFlag = ['save_aggregate', 'save_failure', 'save_smtp_tls'].some((key) =>
+    r.origin('general', key)?.startsWith('-'),
+  );
+  const anySaveSink = ['elasticsearch', 'opensearch', 'splunk_hec', 'kafka'].some((s) => present.has(s));
+  const implicitElasticsearch =
+    saveByFlag && !anySaveSink && (save.aggregate || save.forensic || save.smtpTls);
+  if (implicitElasticsearch) r.settings.set('elasticsearch', 'hosts', true, '--save-*');
+
+  const silent = r.boolean('general', 'silent') ?? configFile !== null;
+  const debug = r.boolean('general', 'debug') ?? false;
+  const publishRawMail = r.boolean('kafka', 'publish_raw_mail') ?? false;
+  const kafkaHosts = present.has('kafka') ? (r.list('kafka', 'hosts') ?? []) : null;
+  const registryUrl = r.string('kafka', 'schema_registry_url') ?? '';
+  const imapHost = present.has('imap') ? r.string('imap', 'host') : undefined;
+  const maildirPath = r.path('maildir', 'maildir_path') ?? r.path('maildir', 'path');
+  const hasSearch = (s: 'elasticsearch' | 'opensearch') =>
+    present.has(s) || (s === 'elasticsearch' && implicitElasticsearch);
+
+  return {
+    filePaths,
+    configFile,
+    silent,
+    log: {
+      warnings: r.boolean('general', 'warnings') ?? false,
+      verbose: (r.boolean('general', 'verbose') ?? false) || debug,
+      debug,
+      file: r.path('general', 'log_file') ?? null,
+    },
+    notices: [] as string[],
+    progress: options.progress ?? true,
+    stripAttachmentPayloads: r.boolean('general', 'strip_attachment_payloads') ?? false,
+    dns: {
+      offline: r.boolean('general', 'offline') ?? false,
+      nameservers: r.list('general', 'nameservers') ?? CLOUDFLARE_NAMESERVERS,
+      timeoutSeconds: r.float('general', 'dns_timeout') ?? 2.0,
+      retries: r.integer('general', 'dns_retries') ?? 1,
+    },
+    ipDbPath: r.path('general', 'ip_db_path') ?? null,
+    senderMapCsv: r.path('general', 'sender_map') ?? r.path('general', 'local_reverse_dns_map_path') ?? null,
+    imap:
+      imapHost !== undefined
+        ? {
+            host: imapHost,
+            user: r.string('imap', 'user') ?? '',
+            password: r.string('imap', 'password') ?? '',
+            port: r.integer('imap', 'port') ?? null,
+            ssl: r.boolean('imap', 'ssl') ?? true,
+            skipCertificateVerification: r.boolean('imap', 'skip_certificate_verification') ?? false,
+            // The deprecated [imap] keys are read after [mailbox] by the original, so they win.
+            reportsFolder:
+              r.string('imap', 'reports_folder') ?? r.string('mailbox', 'reports_folder') ?? 'INBOX',
+            archiveFolder:
+              r.string('imap', 'archive_folder') ?? r.string('mailbox', 'archive_folder') ?? 'Archive',
+            delete: r.boolean('mailbox', 'delete') ?? false,
+            test: r.boolean('imap', 'test') ?? r.boolean('mailbox', 'test') ?? false,
+            watch: r.boolean('imap', 'watch') ?? r.boolean('mailbox', 'watch') ?? false,
+            batchSize: r.integer('imap', 'batch_size') ?? r.integer('mailbox', 'batch_size') ?? 100,
+          }
+        : null,
+    maildir:
+      maildirPath !== undefined
+        ? {
+            path: maildirPath,
+            create: r.boolean('maildir', 'maildir_create') ?? r.boolean('maildir', 'create') ?? false,
+          }
+        : null,
+    sinks: {
+      stdout: !silent,
+      outputDir: r.path('general', 'output') ?? null,
+      kafka: kafkaHosts && !publishRawMail ? { hosts: kafkaHosts, ...kafkaTopics(r), registryUrl } : null,
+      elasticsearch: hasSearch('elasticsearch') ? searchSinkCandidate(r, 'elasticsearch', save) : null,
+      opensearch: hasSearch('opensearch') ? searchSinkCandidate(r, 'opensearch', save) : null,
+      hec: present.has('splunk_hec') ? hecSinkCandidate(r, save) : null,
+      email: present.has('smtp') ? emailSinkCandidate(r) : null,
+    },
+    rawMail:
+      kafkaHosts && publishRawMail
+        ? { hosts: kafkaHosts, registryUrl, topic: r.string('kafka', 'raw_mail_topic') ?? 'raw-mail' }
+        : null,
     save,
   };
 }
 
 /**
- * Emailing the results from the -O flags and the PARSEDMARC_SMTP_* variables (the original's [smtp] keys;
- * PARSEDMARC_OUTGOING_HOST/PASSWORD stay as aliases). The password also from a file.
+ * Builds and validates the configuration from the flags, the INI file and the environment. Throws
+ * ConfigError naming the offending flag, file line or variable.
  */
-function emailSinkCandidate(host: string, options: RawCliOptions, env: Env) {
-  const e = (key: string): string | undefined => env[`PARSEDMARC_SMTP_${key}`];
-  const passwordFile = options.outgoingPasswordFile ?? e('PASSWORD_FILE');
-  const retry = number(options.outgoingRetrySeconds ?? e('RETRY_SECONDS'));
-  return {
-    ...emailSinkDefaults,
-    host,
-    port: number(options.outgoingPort ?? e('PORT')) ?? null,
-    ssl: flag(options.outgoingSsl ?? e('SSL')) ?? false,
-    user: options.outgoingUser ?? e('USER') ?? null,
-    password:
-      options.outgoingPassword ??
-      (passwordFile ? readSecretFile(passwordFile, '--outgoing-password-file') : undefined) ??
-      e('PASSWORD') ??
-      env.PARSEDMARC_OUTGOING_PASSWORD ??
-      null,
-    skipCertificateVerification:
-      options.outgoingSkipCertificateVerification ?? flag(e('SKIP_CERTIFICATE_VERIFICATION')) ?? false,
-    caFile: options.outgoingCaFile ?? e('CA_FILE') ?? null,
-    from: options.outgoingFrom ?? e('FROM') ?? '',
-    to: options.outgoingTo ?? list(e('TO')) ?? [],
-    subject: options.outgoingSubject ?? e('SUBJECT') ?? null,
-    attachment: options.outgoingAttachment ?? e('ATTACHMENT') ?? null,
-    message: options.outgoingMessage ?? e('MESSAGE') ?? null,
-    digest: options.outgoingDigest ?? flag(e('DIGEST')) ?? true,
-    ...(retry === undefined ? {} : { retryBudgetSeconds: retry }),
-  };
-}
-
-/** The flag (and variable) behind a setting, for messages. */
-const settingNames: Record<string, string> = {
-  'sinks.elasticsearch': '-E (Elasticsearch)',
-  'sinks.elasticsearch.hosts': '-E/--elasticsearch-host (PARSEDMARC_ELASTICSEARCH_HOSTS)',
-  'sinks.elasticsearch.timeoutSeconds': '--elasticsearch-timeout (PARSEDMARC_ELASTICSEARCH_TIMEOUT)',
-  'sinks.elasticsearch.numberOfShards':
-    '--elasticsearch-number-of-shards (PARSEDMARC_ELASTICSEARCH_NUMBER_OF_SHARDS)',
-  'sinks.elasticsearch.numberOfReplicas':
-    '--elasticsearch-number-of-replicas (PARSEDMARC_ELASTICSEARCH_NUMBER_OF_REPLICAS)',
-  'sinks.elasticsearch.retryBudgetSeconds':
-    '--elasticsearch-retry-seconds (PARSEDMARC_ELASTICSEARCH_RETRY_SECONDS)',
-  'sinks.hec.url': '--hec (PARSEDMARC_SPLUNK_HEC_URL)',
-  'sinks.hec.token': '--hec-token (PARSEDMARC_SPLUNK_HEC_TOKEN)',
-  'sinks.hec.timeoutSeconds': '--hec-timeout (PARSEDMARC_SPLUNK_HEC_TIMEOUT)',
-  'sinks.hec.retryBudgetSeconds': '--hec-retry-seconds (PARSEDMARC_SPLUNK_HEC_RETRY_SECONDS)',
-  'sinks.hec.ackTimeoutSeconds': '--hec-ack-timeout (PARSEDMARC_SPLUNK_HEC_ACK_TIMEOUT)',
-  'sinks.email.host': '-O/--outgoing-host (PARSEDMARC_SMTP_HOST)',
-  'sinks.email.port': '--outgoing-port (PARSEDMARC_SMTP_PORT)',
-  'sinks.email.from': '-F/--outgoing-from (PARSEDMARC_SMTP_FROM)',
-  'sinks.email.to': '-T/--outgoing-to (PARSEDMARC_SMTP_TO)',
-  'sinks.email.retryBudgetSeconds': '--outgoing-retry-seconds (PARSEDMARC_SMTP_RETRY_SECONDS)',
-  'sinks.kafka.registryUrl': '--schema-registry',
-  'rawMail.registryUrl': '--schema-registry',
-};
-
-/** Builds and validates the configuration. Throws ConfigError naming the offending flag or variable. */
 export function resolveCliConfig(
   options: RawCliOptions,
   filePaths: string[],
   env: Env = process.env,
 ): CliConfig {
-  const imapHost = options.host ?? env.PARSEDMARC_IMAP_HOST;
-  const passwordFile = options.passwordFile ?? env.PARSEDMARC_IMAP_PASSWORD_FILE;
-  const imapPassword =
-    options.password ??
-    (passwordFile ? readSecretFile(passwordFile, '--password-file') : undefined) ??
-    env.PARSEDMARC_IMAP_PASSWORD;
-  const save = {
-    aggregate: options.saveAggregate ?? false,
-    forensic: options.saveForensic ?? options.saveFailure ?? false,
-    smtpTls: options.saveSmtpTls ?? false,
-  };
-  const hecUrl = options.hec ?? env.PARSEDMARC_SPLUNK_HEC_URL ?? env.PARSEDMARC_HEC_URL;
-  let esHosts = listOption(options.elasticsearchHost) ?? list(env.PARSEDMARC_ELASTICSEARCH_HOSTS);
-  // As the original says: --save-* without -E or --hec means the local Elasticsearch.
-  if (!esHosts && !hecUrl && (save.aggregate || save.forensic || save.smtpTls)) esHosts = [];
-  if (esHosts?.length === 0) esHosts = ['localhost:9200'];
-  const kafkaHosts = listOption(options.kafkaHosts) ?? list(env.PARSEDMARC_KAFKA_HOSTS);
-  const outgoingHost = options.outgoingHost ?? env.PARSEDMARC_SMTP_HOST ?? env.PARSEDMARC_OUTGOING_HOST;
-
-  const candidate = {
-    filePaths,
-    silent: options.silent ?? false,
-    debug: options.debug ?? false,
-    progress: options.progress ?? true,
-    dns: {
-      offline: options.offline ?? flag(env.PARSEDMARC_OFFLINE) ?? false,
-      nameservers: options.nameservers ?? list(env.PARSEDMARC_NAMESERVERS) ?? CLOUDFLARE_NAMESERVERS,
-      timeoutSeconds: options.timeout ?? env.PARSEDMARC_DNS_TIMEOUT ?? 2.0,
-      retries: options.dnsRetries ?? env.PARSEDMARC_DNS_RETRIES ?? 1,
-    },
-    ipDbPath: options.ipDb ?? env.PARSEDMARC_IP_DB_PATH ?? null,
-    senderMapCsv: options.senderMap ?? env.PARSEDMARC_SENDER_MAP ?? null,
-    imap: imapHost
-      ? {
-          host: imapHost,
-          user: options.user ?? env.PARSEDMARC_IMAP_USER ?? '',
-          password: imapPassword ?? '',
-          port: options.imapPort ?? env.PARSEDMARC_IMAP_PORT ?? null,
-          ssl: !(options.imapNoSsl ?? flag(env.PARSEDMARC_IMAP_NO_SSL) ?? false),
-          reportsFolder: options.reportsFolder ?? env.PARSEDMARC_IMAP_REPORTS_FOLDER ?? 'INBOX',
-          archiveFolder: options.archiveFolder ?? env.PARSEDMARC_IMAP_ARCHIVE_FOLDER ?? 'Archive',
-          delete: options.delete ?? false,
-          test: options.test ?? false,
-          watch: options.watch ?? false,
-        }
-      : null,
-    sinks: {
-      stdout: !(options.silent ?? false),
-      outputDir: options.output ?? env.PARSEDMARC_OUTPUT ?? null,
-      kafka:
-        kafkaHosts && !options.publishRawMail
-          ? {
-              hosts: kafkaHosts,
-              aggregateTopic: options.kafkaAggregateTopic ?? 'dmarc_aggregate',
-              forensicTopic:
-                options.kafkaForensic_topic ??
-                options.kafkaForensicTopic ??
-                options.kafkaFailureTopic ??
-                'dmarc_forensic',
-              smtpTlsTopic: options.kafkaSmtpTlsTopic ?? 'dmarc_smtp_tls',
-              registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
-            }
-          : null,
-      elasticsearch: esHosts ? searchSinkCandidate(esHosts, options, env, save) : null,
-      opensearch: null,
-      hec: hecUrl ? hecSinkCandidate(hecUrl, options, env, save) : null,
-      email: outgoingHost ? emailSinkCandidate(outgoingHost, options, env) : null,
-    },
-    rawMail:
-      kafkaHosts && options.publishRawMail
-        ? {
-            hosts: kafkaHosts,
-            registryUrl: options.schemaRegistry ?? env.PARSEDMARC_SCHEMA_REGISTRY_URL ?? '',
-            topic: options.kafkaRawMailTopic ?? 'raw-mail',
-          }
-        : null,
-    save,
-  };
-
+  const { settings, configFile, notices } = collectSettings(options, env);
+  const r = new SettingsReader(settings, env);
+  const candidate = candidateOf(r, filePaths, options, configFile);
+  candidate.notices = notices;
   const result = cliConfigSchema.safeParse(candidate);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const path = issue.path.join('.');
-    const where = settingNames[path.replace(/\.\d+$/, '')] ?? (path || '(root)');
-    throw new ConfigError(`invalid configuration at ${where}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration at ${whereOf(r, issue.path.join('.'))}: ${issue.message}`);
   }
   const config = result.data;
-  if (config.filePaths.length === 0 && !config.imap) {
-    throw new ConfigError('nothing to do: give one or more file paths, or an IMAP host with -H');
+  if (config.filePaths.length === 0 && !config.imap && !config.maildir) {
+    throw new ConfigError(
+      'nothing to do: give one or more file paths, an IMAP host (-H or [imap]) or a Maildir ([maildir])',
+    );
   }
   return config;
 }

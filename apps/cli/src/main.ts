@@ -7,13 +7,15 @@
  * processed and written); 2 for a usage or configuration error.
  */
 import type { Writable } from 'node:stream';
-import { stat } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import type { ParseError } from '@parsedmarc-ts/parser';
 import { convertOutlookMsg } from '@parsedmarc-ts/api';
 import { EmbeddedPipeline, fileInput } from '@parsedmarc-ts/pipeline';
 import { closeSinks, openSinks, SinkError, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
-import { parseArgs } from './args.js';
+import { parseArgs, type RawCliOptions } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
 import { createProgress } from './progress.js';
@@ -28,12 +30,14 @@ export interface MainIo {
 const defaultIo = (): MainIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
 export async function main(argv: string[], io: MainIo = defaultIo()): Promise<number> {
+  let options: RawCliOptions;
   let config: CliConfig;
   try {
-    const { options, filePaths } = parseArgs(argv, (cmd) =>
+    const parsed = parseArgs(argv, (cmd) =>
       cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }),
     );
-    config = resolveCliConfig(options, filePaths, io.env);
+    options = parsed.options;
+    config = resolveCliConfig(options, parsed.filePaths, io.env);
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
@@ -44,17 +48,108 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     }
     throw error;
   }
+  const log = createLog(io.stderr, config.log);
+  try {
+    if (!config.imap?.watch) return await runOnce(config, io, log);
+    // --watch: SIGINT/SIGTERM stop after the current batch; SIGHUP reads the configuration again after it,
+    // as the original does, and goes on watching with the new one (the file inputs are not read again).
+    for (;;) {
+      const controller = new AbortController();
+      let reload = false;
+      const onHangUp = (): void => {
+        reload = true;
+        log.info('SIGHUP received: the configuration is read again after the current batch');
+        controller.abort();
+      };
+      const onStop = (): void => controller.abort();
+      process.on('SIGHUP', onHangUp);
+      process.once('SIGINT', onStop);
+      process.once('SIGTERM', onStop);
+      let code: number;
+      try {
+        code = await runOnce(config, io, log, controller.signal);
+      } finally {
+        process.off('SIGHUP', onHangUp);
+        process.off('SIGINT', onStop);
+        process.off('SIGTERM', onStop);
+      }
+      if (!reload) return code;
+      try {
+        config = resolveCliConfig(options, [], io.env);
+        log.info(`configuration read again${config.configFile ? ` from ${config.configFile}` : ''}`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        log.warn(`the configuration read again is refused, going on with the previous one: ${error.message}`);
+        config = { ...config, filePaths: [] };
+      }
+      if (!config.imap?.watch) return await runOnce(config, io, log);
+    }
+  } finally {
+    log.close();
+  }
+}
 
-  const warn = (line: string): void => {
-    io.stderr.write(`parsedmarc: ${line}\n`);
+/** Messages on stderr (and in the --log-file): warnings always, information with --verbose or --debug. */
+interface RunLog {
+  warn(line: string): void;
+  info(line: string): void;
+  close(): void;
+}
+
+function createLog(stderr: MainIo['stderr'], settings: CliConfig['log']): RunLog {
+  let fd: number | null = null;
+  if (settings.file) {
+    try {
+      fd = openSync(settings.file, 'a');
+    } catch (error) {
+      // As the original: a log file that cannot be opened is a warning, not the end of the run.
+      stderr.write(
+        `parsedmarc: cannot write to the log file ${settings.file}: ${(error as Error).message}\n`,
+      );
+    }
+  }
+  const toFile = (level: string, line: string): void => {
+    if (fd !== null) writeSync(fd, `${new Date().toISOString()} - ${level} - ${line}\n`);
   };
+  return {
+    warn(line) {
+      stderr.write(`parsedmarc: ${line}\n`);
+      toFile('WARNING', line);
+    },
+    info(line) {
+      if (!settings.verbose) return;
+      stderr.write(`parsedmarc: ${line}\n`);
+      toFile('INFO', line);
+    },
+    close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+/** The inputs given, plus the [maildir] (created first when asked to). */
+async function inputPathsOf(config: CliConfig): Promise<string[]> {
+  if (!config.maildir) return config.filePaths;
+  if (config.maildir.create) {
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(config.maildir.path, sub), { recursive: true });
+  }
+  return [...config.filePaths, config.maildir.path];
+}
+
+/** One run: the file inputs, then the mailbox (until `signal` with --watch). Returns the exit status. */
+async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: AbortSignal): Promise<number> {
+  const warn = log.warn;
+  for (const notice of config.notices) warn(notice);
+  const inputPaths = await inputPathsOf(config);
   // The mailbox module pulls in the IMAP client; load it only when a mailbox or a folder (maybe a Maildir) is
   // given, so that parsing a file starts fast.
-  const mailbox = config.imap || (await anyDirectory(config.filePaths)) ? await import('./mailbox.js') : null;
-  const paths = mailbox ? await mailbox.expandMaildirInputs(config.filePaths) : config.filePaths;
+  const mailbox = config.imap || (await anyDirectory(inputPaths)) ? await import('./mailbox.js') : null;
+  const paths = mailbox ? await mailbox.expandMaildirInputs(inputPaths) : inputPaths;
   const { files, problems } = await expandInputPaths(paths);
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
+  log.info(`${files.length} input file${files.length === 1 ? '' : 's'} to read`);
 
   if (config.rawMail) {
     const { publishRawMail } = await import('./kafka.js');
@@ -64,11 +159,12 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   const selected = save.aggregate || save.forensic || save.smtpTls;
   const selecting = [
     sinksConfig.elasticsearch ? ['-E', 'Elasticsearch'] : null,
+    sinksConfig.opensearch ? ['[opensearch]', 'OpenSearch'] : null,
     sinksConfig.hec ? ['--hec', 'Splunk'] : null,
   ].filter((s) => s !== null);
   for (const [flag, where] of selected ? [] : selecting) {
     warn(
-      `${flag} given without --save-aggregate, --save-forensic or --save-smtp-tls: nothing is sent to ${where}`,
+      `${flag} given without --save-aggregate, --save-forensic or --save-smtp-tls (save_* in [general]): nothing is sent to ${where}`,
     );
   }
 
@@ -82,6 +178,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     warn(error.describe());
     return 2;
   }
+  log.info(`writing to ${sinks.map((s) => s.name).join(', ') || 'nothing'}`);
 
   const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
   let enrichStage;
@@ -119,6 +216,9 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
         pipeline,
         log: warn,
         progress: { stream: io.stderr, enabled: config.progress && !config.silent },
+        batchSize: config.imap.batchSize,
+        ...(config.imap.skipCertificateVerification ? { tls: { rejectUnauthorized: false } } : {}),
+        ...(signal ? { signal } : {}),
       });
       failures += mail.fatal;
     }
@@ -142,7 +242,11 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     warn(error.describe());
     fatal = 1;
   }
-  failures += pipeline.stats.failures + pipeline.stats.refused + fatal;
+  const { stats } = pipeline;
+  log.info(
+    `${stats.reports} reports (${stats.records} records), ${stats.failures} inputs failed, ${stats.refused} refused`,
+  );
+  failures += stats.failures + stats.refused + fatal;
   return fatal === 2 ? 2 : failures > 0 ? 1 : 0;
 }
 
