@@ -3,7 +3,8 @@
  * implicit TLS on another, a third without TLS; everything delivered into one Maildir this test reads
  * back; tempfail@ answers 451, reject@ answers 550).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -131,5 +132,41 @@ describe('parsedmarc -O into Postfix', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/MESSAGE_REFUSED: the server refused the message: 550/);
     expect(run.stderr).not.toContain('retrying');
+  });
+
+  it('sends as a parsedmarc.ini [smtp] section says, as the original reads it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-ini-smtp-'));
+    const ini = join(dir, 'parsedmarc.ini');
+    writeFileSync(
+      ini,
+      `[general]
+output = ${dir}/out
+offline = True
+
+[smtp]
+host = 127.0.0.1
+port = ${postfix.port}
+ssl = False
+skip_certificate_verification = True
+user = ${postfix.user}
+password = ${postfix.password}
+from = dmarc-reports@example.com
+to = team@example.com, soc@example.net
+subject = Weekly DMARC
+attachment = dmarc.zip
+message = Please see the attached DMARC results.
+`,
+    );
+    const run = await runCli(['-c', ini, input]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const mails = await waitForDelivered(2);
+    expect(mails).toHaveLength(2);
+    for (const mail of mails) {
+      expect(mail.subject).toBe('Weekly DMARC');
+      expect(mail.to && 'text' in mail.to ? mail.to.text : '').toBe('team@example.com, soc@example.net');
+      expect(mail.text).toContain('Please see the attached DMARC results.');
+      expect(mail.attachments.map((a) => a.filename)).toContain('dmarc.zip');
+    }
   });
 });
