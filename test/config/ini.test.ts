@@ -103,6 +103,75 @@ describe('parsedmarc -c FILE', () => {
   });
 });
 
+describe('[general] output options', () => {
+  it('names the six output files as the file says, forensic_* being the older name of failure_*', async () => {
+    const dir = workDir();
+    const ini = iniFile(
+      dir,
+      `[general]
+output = ${dir}/out
+offline = True
+aggregate_json_filename = dmarc_agg.json
+forensic_json_filename = old_forensic.json
+failure_csv_filename = new_failure.csv
+forensic_csv_filename = old_forensic.csv
+smtp_tls_json_filename = tls.json
+aggregate_csv_filename = dmarc_agg.csv
+smtp_tls_csv_filename = tls.csv
+`,
+    );
+    const run = await runCli(['-c', ini, aggregate, samples('failure'), samples('smtp_tls')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([
+      'dmarc_agg.csv',
+      'dmarc_agg.json',
+      'new_failure.csv',
+      'old_forensic.json',
+      'samples',
+      'tls.csv',
+      'tls.json',
+    ]);
+    const forensic = JSON.parse(readFileSync(join(dir, 'out', 'old_forensic.json'), 'utf8')) as unknown[];
+    expect(forensic.length).toBeGreaterThan(0);
+  });
+
+  it('prints one line with prettify_json = False, as Python json.dumps without indent writes it', async () => {
+    const dir = workDir();
+    const ini = iniFile(dir, '[general]\nsilent = False\noffline = True\nprettify_json = False\n');
+    const compact = await runCli(['-c', ini, aggregate, samples('smtp_tls')]);
+    const pretty = await runCli(['--offline', aggregate, samples('smtp_tls')]);
+    expect(compact.code).toBe(0);
+    expect(compact.stdout.split('\n')).toHaveLength(2);
+    expect(compact.stdout).toMatch(
+      /^\{"aggregate_reports": \[\{"xml_schema": "draft", "report_metadata": \{/,
+    );
+    expect(JSON.parse(compact.stdout)).toEqual(JSON.parse(pretty.stdout));
+    const flag = await runCli(['--offline', '--no-prettify-json', aggregate, samples('smtp_tls')]);
+    expect(flag.stdout).toBe(compact.stdout);
+  });
+
+  it('refuses file names that leave the folder or collide (exit 2, naming the key)', async () => {
+    const dir = workDir();
+    const outside = iniFile(dir, `[general]\noutput = ${dir}/out\naggregate_json_filename = ../x.json\n`);
+    const run = await runCli(['-c', outside, aggregate]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('[general] aggregate_json_filename');
+    expect(run.stderr).toContain('without a folder part');
+    const same = await runCli([
+      '--offline',
+      '-o',
+      `${dir}/out`,
+      '--smtp-tls-csv-filename',
+      'aggregate.csv',
+      aggregate,
+    ]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toContain('must all differ');
+    expect(readdirSync(dir)).not.toContain('out');
+  });
+});
+
 describe('a file this version cannot serve, or a bad one: exit 2 with a message', () => {
   const cases: [string, string, RegExp][] = [
     [

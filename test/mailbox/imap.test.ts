@@ -504,7 +504,7 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
     const token = await createToken(url, { ack: true, holdIndexing: true });
     const [hec] = await openSinks(
       {
-        stdout: false,
+        stdout: null,
         outputDir: null,
         kafka: null,
         elasticsearch: null,

@@ -218,7 +218,7 @@ describe('sink-elastic end to end', () => {
     const messages = await readRaw(servers, inputs, published.count);
     const [oracle] = await openSinks(
       {
-        stdout: false,
+        stdout: null,
         outputDir: null,
         kafka: null,
         opensearch: null,

@@ -122,7 +122,10 @@ export function buildCommand(): Command {
       '--recursive',
       'Accepted for the newer original: folders are always searched recursively (its short form -r stays --reports-folder here)',
     )
-    .option('--strip-attachment-payloads', 'Remove attachment payloads from forensic (failure) report output')
+    .option(
+      '--strip-attachment-payloads',
+      'Remove attachment payloads from forensic (failure) report output (always so here: only their sha256 and size are kept)',
+    )
     .option('-o, --output <OUTPUT>', 'Write output files to the given directory')
     .option(
       '--aggregate-json-filename <NAME>',

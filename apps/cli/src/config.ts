@@ -8,9 +8,11 @@ import { z } from 'zod';
 import {
   emailSinkDefaults,
   hecSinkDefaults,
+  outputFilesDefaults,
   saveSchema,
   searchSinkDefaults,
   sinksConfigSchema,
+  type OutputFiles,
 } from '@parsedmarc-ts/sinks';
 import { ConfigError, SettingsReader, type Env } from '@parsedmarc-ts/service-runtime';
 import type { RawCliOptions } from './args.js';
@@ -41,7 +43,6 @@ export const cliConfigSchema = z.object({
   /** Keys that were set and have no effect here, one line each. */
   notices: z.array(z.string()),
   progress: z.boolean(),
-  stripAttachmentPayloads: z.boolean(),
   dns: z.object({
     offline: z.boolean(),
     nameservers: z.array(hostPort).min(1),
@@ -183,6 +184,25 @@ function kafkaTopics(r: SettingsReader) {
   };
 }
 
+/** The six file names of the -o folder; forensic_* is the older name of failure_*, as in the original. */
+function outputFiles(r: SettingsReader): OutputFiles {
+  const named = (key: string, fallback: string) => r.string('general', key) ?? fallback;
+  return {
+    aggregateJson: named('aggregate_json_filename', outputFilesDefaults.aggregateJson),
+    forensicJson: named(
+      'failure_json_filename',
+      named('forensic_json_filename', outputFilesDefaults.forensicJson),
+    ),
+    smtpTlsJson: named('smtp_tls_json_filename', outputFilesDefaults.smtpTlsJson),
+    aggregateCsv: named('aggregate_csv_filename', outputFilesDefaults.aggregateCsv),
+    forensicCsv: named(
+      'failure_csv_filename',
+      named('forensic_csv_filename', outputFilesDefaults.forensicCsv),
+    ),
+    smtpTlsCsv: named('smtp_tls_csv_filename', outputFilesDefaults.smtpTlsCsv),
+  };
+}
+
 /** The setting behind a path of the configuration, for messages: [section, key]. */
 const settingOfPath: Record<string, readonly [string, string]> = {
   'dns.nameservers': ['general', 'nameservers'],
@@ -206,12 +226,13 @@ const settingOfPath: Record<string, readonly [string, string]> = {
   'sinks.email.from': ['smtp', 'from'],
   'sinks.email.to': ['smtp', 'to'],
   'sinks.email.retryBudgetSeconds': ['smtp', 'retry_seconds'],
-  'sinks.outputFiles.aggregateJson': ['general', 'aggregate_json_filename'],
-  'sinks.outputFiles.forensicJson': ['general', 'failure_json_filename'],
-  'sinks.outputFiles.smtpTlsJson': ['general', 'smtp_tls_json_filename'],
-  'sinks.outputFiles.aggregateCsv': ['general', 'aggregate_csv_filename'],
-  'sinks.outputFiles.forensicCsv': ['general', 'failure_csv_filename'],
-  'sinks.outputFiles.smtpTlsCsv': ['general', 'smtp_tls_csv_filename'],
+  'sinks.outputDir.files': ['general', 'output'],
+  'sinks.outputDir.files.aggregateJson': ['general', 'aggregate_json_filename'],
+  'sinks.outputDir.files.forensicJson': ['general', 'failure_json_filename'],
+  'sinks.outputDir.files.smtpTlsJson': ['general', 'smtp_tls_json_filename'],
+  'sinks.outputDir.files.aggregateCsv': ['general', 'aggregate_csv_filename'],
+  'sinks.outputDir.files.forensicCsv': ['general', 'failure_csv_filename'],
+  'sinks.outputDir.files.smtpTlsCsv': ['general', 'smtp_tls_csv_filename'],
 };
 for (const section of ['elasticsearch', 'opensearch'] as const) {
   for (const [field, key] of [
@@ -284,6 +305,10 @@ function candidateOf(
   const registryUrl = r.string('kafka', 'schema_registry_url') ?? '';
   const imapHost = present.has('imap') ? r.string('imap', 'host') : undefined;
   const maildirPath = r.path('maildir', 'maildir_path') ?? r.path('maildir', 'path');
+  const outputPath = r.path('general', 'output');
+  // Parsed samples never carry attachment payloads here (only their sha256 and size): the key is checked
+  // and there is nothing left to strip.
+  r.boolean('general', 'strip_attachment_payloads');
   const hasSearch = (s: 'elasticsearch' | 'opensearch') =>
     present.has(s) || (s === 'elasticsearch' && implicitElasticsearch);
 
@@ -299,7 +324,6 @@ function candidateOf(
     },
     notices: [] as string[],
     progress: options.progress ?? true,
-    stripAttachmentPayloads: r.boolean('general', 'strip_attachment_payloads') ?? false,
     dns: {
       offline: r.boolean('general', 'offline') ?? false,
       nameservers: r.list('general', 'nameservers') ?? CLOUDFLARE_NAMESERVERS,
@@ -336,8 +360,8 @@ function candidateOf(
           }
         : null,
     sinks: {
-      stdout: !silent,
-      outputDir: r.path('general', 'output') ?? null,
+      stdout: silent ? null : { prettify: r.boolean('general', 'prettify_json') ?? true },
+      outputDir: outputPath !== undefined ? { path: outputPath, files: outputFiles(r) } : null,
       kafka: kafkaHosts && !publishRawMail ? { hosts: kafkaHosts, ...kafkaTopics(r), registryUrl } : null,
       elasticsearch: hasSearch('elasticsearch') ? searchSinkCandidate(r, 'elasticsearch', save) : null,
       opensearch: hasSearch('opensearch') ? searchSinkCandidate(r, 'opensearch', save) : null,

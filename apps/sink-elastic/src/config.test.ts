@@ -13,7 +13,7 @@ describe('sink-elastic configuration', () => {
     const config = loadConfig(sinkElasticEnv, base);
     const sinks = sinksConfigOf(config);
     expect({ ...sinks, elasticsearch: null }).toEqual({
-      stdout: false,
+      stdout: null,
       outputDir: null,
       kafka: null,
       elasticsearch: null,

@@ -131,7 +131,7 @@ export function sinksConfigOf(config: SinkElasticConfig): SinksConfig {
     );
   }
   return {
-    stdout: false,
+    stdout: null,
     outputDir: null,
     kafka: null,
     elasticsearch: settings.data,

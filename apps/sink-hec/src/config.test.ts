@@ -15,7 +15,7 @@ describe('sink-hec configuration', () => {
     const config = loadConfig(sinkHecEnv, base);
     const sinks = sinksConfigOf(config);
     expect({ ...sinks, hec: null }).toEqual({
-      stdout: false,
+      stdout: null,
       outputDir: null,
       kafka: null,
       elasticsearch: null,

@@ -123,7 +123,7 @@ export function sinksConfigOf(config: SinkHecConfig): SinksConfig {
     throw new ConfigError(`invalid HEC settings: ${withoutUserInfo(settings.error.message)}`);
   }
   return {
-    stdout: false,
+    stdout: null,
     outputDir: null,
     kafka: null,
     elasticsearch: null,

@@ -1,7 +1,8 @@
 /**
- * JSON in the original's layout (two-space indent, UTF-8 kept as is), produced incrementally so that a
- * report of 100,000 records is written part by part and never held whole: a JSON array writer that merges
- * consecutive parts of one aggregate report back into a single report object.
+ * JSON in the original's layouts (two-space indent, or with --no-prettify-json Python's single line with
+ * ", " and ": " separators; UTF-8 kept as is), produced incrementally so that a report of 100,000 records
+ * is written part by part and never held whole: a JSON array writer that merges consecutive parts of one
+ * aggregate report back into a single report object.
  */
 import type { AggregateRecord, AggregateReport } from '@parsedmarc-ts/parser';
 
@@ -13,12 +14,49 @@ export function indentedJson(value: unknown, indent = 0): string {
   return text.replace(/\n/g, `\n${pad}`);
 }
 
+/**
+ * JSON on one line as Python's json.dumps writes it without indent: ", " between items, ": " after keys.
+ * Same values as JSON.stringify (toJSON honoured, undefined and functions left out of objects, null in
+ * arrays), so only the spacing differs.
+ */
+export function compactJson(value: unknown): string {
+  return compactValue(value) ?? 'null';
+}
+
+function compactValue(value: unknown): string | undefined {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    value = (value as { toJSON(): unknown }).toJSON();
+  }
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => compactValue(item) ?? 'null').join(', ')}]`;
+  }
+  const members: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    const text = compactValue(item);
+    if (text !== undefined) members.push(`${JSON.stringify(key)}: ${text}`);
+  }
+  return `{${members.join(', ')}}`;
+}
+
+/** How a JsonArrayWriter lays out its text. */
+export type JsonLayout = 'indented' | 'compact';
+
 const RECORDS_PLACEHOLDER = '__parsedmarc_ts_records_placeholder__';
 
 /** Splits the JSON of an aggregate report around its records array, for writing records in between. */
-function splitAggregateJson(report: AggregateReport, indent: number): { head: string; tail: string } {
+function splitAggregateJson(
+  report: AggregateReport,
+  indent: number,
+  layout: JsonLayout,
+): { head: string; tail: string } {
   // Spreading keeps `records` at its own position among the keys, so the key order stays the model's.
-  const text = indentedJson({ ...report, records: RECORDS_PLACEHOLDER }, indent);
+  const withPlaceholder = { ...report, records: RECORDS_PLACEHOLDER };
+  const text = layout === 'compact' ? compactJson(withPlaceholder) : indentedJson(withPlaceholder, indent);
   const at = text.indexOf(`"${RECORDS_PLACEHOLDER}"`);
   return { head: text.slice(0, at), tail: text.slice(at + RECORDS_PLACEHOLDER.length + 2) };
 }
@@ -40,11 +78,13 @@ export class JsonArrayWriter {
    * @param indent indentation of the array's own brackets (e.g. 2 for a value of a top-level key)
    * @param resume continue an array whose text so far ends just before its closing bracket and that has
    *   at least one element (appending to an existing file); nothing is written until the first element
+   * @param layout indented (the original's files, and stdout by default) or compact (one line)
    */
   constructor(
     private readonly write: WriteChunk,
     private readonly indent = 0,
     resume = false,
+    private readonly layout: JsonLayout = 'indented',
   ) {
     this.itemIndent = ' '.repeat(indent + 2);
     if (resume) this.count = 1;
@@ -56,16 +96,24 @@ export class JsonArrayWriter {
   }
 
   private startItem(): void {
-    this.write(this.count === 0 ? '\n' : ',\n');
-    this.write(this.itemIndent);
+    if (this.layout === 'compact') {
+      if (this.count > 0) this.write(', ');
+    } else {
+      this.write(this.count === 0 ? '\n' : ',\n');
+      this.write(this.itemIndent);
+    }
     this.count += 1;
+  }
+
+  private json(value: unknown, indent: number): string {
+    return this.layout === 'compact' ? compactJson(value) : indentedJson(value, indent);
   }
 
   /** Adds a whole element. */
   add(value: unknown): void {
     if (this.open) throw new Error('an aggregate report is still open');
     this.startItem();
-    this.write(indentedJson(value, this.indent + 2));
+    this.write(this.json(value, this.indent + 2));
   }
 
   /** Adds one part of an aggregate report (a whole report is one part with isLast true). */
@@ -73,7 +121,7 @@ export class JsonArrayWriter {
     if (isFirst) {
       if (this.open) throw new Error('an aggregate report is still open');
       this.startItem();
-      const { head, tail } = splitAggregateJson(part, this.indent + 2);
+      const { head, tail } = splitAggregateJson(part, this.indent + 2, this.layout);
       this.write(head);
       this.write('[');
       this.open = { tail, records: 0 };
@@ -81,17 +129,19 @@ export class JsonArrayWriter {
       throw new Error('aggregate part without its first part');
     }
     const open = this.open!;
+    const compact = this.layout === 'compact';
     const recordIndent = this.indent + 6;
     const pad = ' '.repeat(recordIndent);
     const pieces: string[] = [];
     for (const record of part.records as AggregateRecord[]) {
-      pieces.push(`${open.records === 0 ? '\n' : ',\n'}${pad}${indentedJson(record, recordIndent)}`);
+      if (compact) pieces.push(`${open.records === 0 ? '' : ', '}${compactJson(record)}`);
+      else pieces.push(`${open.records === 0 ? '\n' : ',\n'}${pad}${indentedJson(record, recordIndent)}`);
       open.records += 1;
     }
     // One write per part, not per record: the sink's write may be a syscall.
     if (pieces.length > 0) this.write(pieces.join(''));
     if (isLast) {
-      this.write(open.records === 0 ? ']' : `\n${' '.repeat(this.indent + 4)}]`);
+      this.write(compact || open.records === 0 ? ']' : `\n${' '.repeat(this.indent + 4)}]`);
       this.write(open.tail);
       this.open = null;
     }
@@ -99,6 +149,6 @@ export class JsonArrayWriter {
 
   close(): void {
     if (this.open) throw new Error('an aggregate report is still open');
-    this.write(this.count === 0 ? ']' : `\n${' '.repeat(this.indent)}]`);
+    this.write(this.count === 0 || this.layout === 'compact' ? ']' : `\n${' '.repeat(this.indent)}]`);
   }
 }

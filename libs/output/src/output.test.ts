@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AggregateReport, ForensicReport } from '@parsedmarc-ts/parser';
 import {
   aggregateSeedColumns,
+  compactJson,
   csvCell,
   forensicSeedColumns,
   JsonArrayWriter,
@@ -69,6 +70,27 @@ describe('csvCell', () => {
     expect(csvCell(true)).toBe('True');
     expect(csvCell(null)).toBe('');
     expect(csvCell('a "b", c')).toBe('"a ""b"", c"');
+  });
+});
+
+describe('compactJson', () => {
+  it('spaces items and keys as Python json.dumps does without indent, and keeps values as JSON.stringify', () => {
+    const value = { a: [1, 'x, "y"', null, {}, []], b: { c: true, skip: undefined }, d: 'ü\n' };
+    expect(compactJson(value)).toBe('{"a": [1, "x, \\"y\\"", null, {}, []], "b": {"c": true}, "d": "ü\\n"}');
+    expect(JSON.parse(compactJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+    expect(compactJson([undefined, new Date(0)])).toBe('[null, "1970-01-01T00:00:00.000Z"]');
+  });
+  it('merges aggregate parts on one line in the compact layout', () => {
+    const whole = seedAggregate();
+    const r0 = whole.records[0]!;
+    const records = [0, 1, 2].map((i) => ({ ...r0, count: i }));
+    let text = '';
+    const writer = new JsonArrayWriter((c) => (text += c), 2, false, 'compact');
+    writer.add({ a: 1 });
+    writer.addAggregatePart({ ...whole, records: records.slice(0, 1) }, true, false);
+    writer.addAggregatePart({ ...whole, records: records.slice(1) }, false, true);
+    writer.close();
+    expect(text).toBe(compactJson([{ a: 1 }, { ...whole, records }]));
   });
 });
 

@@ -243,11 +243,43 @@ export const emailSinkDefaults = {
   retryBudgetSeconds: 120,
 } as const satisfies Partial<EmailSinkConfig>;
 
+/** A file name inside the -o folder: no folder part, nothing that leaves it. */
+const outputFileName = z
+  .string()
+  .min(1)
+  .refine((name) => !/[/\\\0]/.test(name) && name !== '.' && name !== '..', {
+    message: 'a file name inside the output folder, without a folder part',
+  });
+
+/** The names of the six files of the -o folder (the original's *_json_filename / *_csv_filename). */
+export const outputFilesSchema = z
+  .object({
+    aggregateJson: outputFileName,
+    forensicJson: outputFileName,
+    smtpTlsJson: outputFileName,
+    aggregateCsv: outputFileName,
+    forensicCsv: outputFileName,
+    smtpTlsCsv: outputFileName,
+  })
+  .refine((files) => new Set(Object.values(files)).size === Object.values(files).length, {
+    message: 'the six output file names (*_json_filename, *_csv_filename) must all differ',
+  });
+export type OutputFiles = z.infer<typeof outputFilesSchema>;
+
+export const outputFilesDefaults = {
+  aggregateJson: 'aggregate.json',
+  forensicJson: 'forensic.json',
+  smtpTlsJson: 'smtp_tls.json',
+  aggregateCsv: 'aggregate.csv',
+  forensicCsv: 'forensic.csv',
+  smtpTlsCsv: 'smtp_tls.csv',
+} as const satisfies OutputFiles;
+
 export const sinksConfigSchema = z.object({
-  /** The combined JSON on stdout (off with -s). */
-  stdout: z.boolean(),
-  /** The -o folder. */
-  outputDir: z.string().min(1).nullable(),
+  /** The combined JSON on stdout (null with -s); prettify false: one line (--no-prettify-json). */
+  stdout: z.object({ prettify: z.boolean() }).nullable(),
+  /** The -o folder and the names of its files. */
+  outputDir: z.object({ path: z.string().min(1), files: outputFilesSchema }).nullable(),
   kafka: kafkaSinkConfigSchema.nullable(),
   elasticsearch: searchSinkConfigSchema.nullable(),
   opensearch: searchSinkConfigSchema.nullable(),

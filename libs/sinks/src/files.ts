@@ -1,5 +1,6 @@
 /**
- * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv and samples/<subject>.eml,
+ * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv (or the names configured)
+ * and samples/<subject>.eml,
  * written incrementally (bounded memory for huge reports) and appended to like the original does when the
  * files exist already. flush() fsyncs every file.
  */
@@ -27,6 +28,7 @@ import {
   smtpTlsCsvLines,
 } from '@parsedmarc-ts/output';
 
+import { outputFilesDefaults, type OutputFiles } from './config.js';
 import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 import { SinkError } from './errors.js';
 
@@ -172,7 +174,10 @@ export class OutputDirSink implements ResultSink {
 
   readonly name = 'output-dir';
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    files: OutputFiles = outputFilesDefaults,
+  ) {
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
       throw new SinkError('INVALID_SINK_CONFIG', `${dir} is not a directory`, {
         sink: this.name,
@@ -182,14 +187,14 @@ export class OutputDirSink implements ResultSink {
     try {
       mkdirSync(dir, { recursive: true });
       this.samplesDir = join(dir, 'samples');
-      const aggregate = openJsonArray(join(dir, 'aggregate.json'));
-      const forensic = openJsonArray(join(dir, 'forensic.json'));
-      const smtpTls = openJsonArray(join(dir, 'smtp_tls.json'));
+      const aggregate = openJsonArray(join(dir, files.aggregateJson));
+      const forensic = openJsonArray(join(dir, files.forensicJson));
+      const smtpTls = openJsonArray(join(dir, files.smtpTlsJson));
       this.json = { aggregate: aggregate.writer, forensic: forensic.writer, smtp_tls: smtpTls.writer };
       this.csv = {
-        aggregate: openCsv(join(dir, 'aggregate.csv'), aggregateCsvHeader()),
-        forensic: openCsv(join(dir, 'forensic.csv'), forensicCsvHeader()),
-        smtp_tls: openCsv(join(dir, 'smtp_tls.csv'), smtpTlsCsvHeader()),
+        aggregate: openCsv(join(dir, files.aggregateCsv), aggregateCsvHeader()),
+        forensic: openCsv(join(dir, files.forensicCsv), forensicCsvHeader()),
+        smtp_tls: openCsv(join(dir, files.smtpTlsCsv), smtpTlsCsvHeader()),
       };
       this.jsonFiles.push(aggregate.file, forensic.file, smtpTls.file);
       this.files.push(...this.jsonFiles, ...Object.values(this.csv));

@@ -23,7 +23,7 @@ type SinkKey = keyof SinksConfig;
 
 interface SinkDefinition<K extends SinkKey> {
   key: K;
-  open(settings: Exclude<SinksConfig[K], null | false>, context: SinkContext): Promise<ResultSink>;
+  open(settings: Exclude<SinksConfig[K], null>, context: SinkContext): Promise<ResultSink>;
 }
 
 const define = <K extends SinkKey>(definition: SinkDefinition<K>): SinkDefinition<K> => definition;
@@ -36,9 +36,10 @@ const definitions = [
   }),
   define({
     key: 'stdout',
-    open: async (_settings, context) => new StdoutJsonSink(context.stdout ?? process.stdout),
+    open: async (settings, context) =>
+      new StdoutJsonSink(context.stdout ?? process.stdout, settings.prettify),
   }),
-  define({ key: 'outputDir', open: async (dir) => new OutputDirSink(dir) }),
+  define({ key: 'outputDir', open: async (settings) => new OutputDirSink(settings.path, settings.files) }),
   define({
     key: 'elasticsearch',
     open: async (settings, context) =>
@@ -69,7 +70,7 @@ export async function openSinks(config: SinksConfig, context: SinkContext): Prom
   try {
     for (const definition of definitions as SinkDefinition<SinkKey>[]) {
       const settings = config[definition.key];
-      if (settings === null || settings === false) continue;
+      if (settings === null) continue;
       sinks.push(await definition.open(settings as never, context));
     }
   } catch (error) {

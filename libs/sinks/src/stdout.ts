@@ -3,7 +3,7 @@
  * (small) forensic and SMTP TLS reports are kept until the end because their keys come after.
  */
 import type { Writable } from 'node:stream';
-import { indentedJson, JsonArrayWriter } from '@parsedmarc-ts/output';
+import { compactJson, indentedJson, JsonArrayWriter } from '@parsedmarc-ts/output';
 import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 
 /** Buffers text and writes it to a stream with backpressure. */
@@ -33,10 +33,14 @@ export class StdoutJsonSink implements ResultSink {
   private readonly forensic: unknown[] = [];
   private readonly smtpTls: unknown[] = [];
 
-  constructor(stream: Writable) {
+  /** @param prettify the original's indented document; false: one line (its --no-prettify-json) */
+  constructor(
+    stream: Writable,
+    private readonly prettify = true,
+  ) {
     this.text = new StreamText(stream);
-    this.text.add('{\n  "aggregate_reports": ');
-    this.aggregates = new JsonArrayWriter(this.text.add, 2);
+    this.text.add(prettify ? '{\n  "aggregate_reports": ' : '{"aggregate_reports": ');
+    this.aggregates = new JsonArrayWriter(this.text.add, 2, false, prettify ? 'indented' : 'compact');
   }
 
   /** Nothing was printed yet (the header waits for the first write): print nothing. */
@@ -58,8 +62,13 @@ export class StdoutJsonSink implements ResultSink {
 
   async close(): Promise<void> {
     this.aggregates.close();
-    this.text.add(`,\n  "forensic_reports": ${indentedJson(this.forensic, 2)}`);
-    this.text.add(`,\n  "smtp_tls_reports": ${indentedJson(this.smtpTls, 2)}\n}\n`);
+    if (this.prettify) {
+      this.text.add(`,\n  "forensic_reports": ${indentedJson(this.forensic, 2)}`);
+      this.text.add(`,\n  "smtp_tls_reports": ${indentedJson(this.smtpTls, 2)}\n}\n`);
+    } else {
+      this.text.add(`, "forensic_reports": ${compactJson(this.forensic)}`);
+      this.text.add(`, "smtp_tls_reports": ${compactJson(this.smtpTls)}}\n`);
+    }
     await this.text.drain();
   }
 }
