@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../cli/helpers.js';
+import { runCli, samples } from '../cli/helpers.js';
 import { CI_INI, EXAMPLE_INI } from './original-ini.js';
 import {
   appendAll,
@@ -228,4 +228,23 @@ describe('SIGHUP while watching', () => {
     expect(JSON.parse(readFileSync(join(dir, 'second/forensic.json'), 'utf8'))).toHaveLength(1);
     expect(await samplesIn(imap, 'Archive/Forensic')).toEqual([FORENSIC]);
   }, 120_000);
+});
+
+describe('a report output without any save_*', () => {
+  it('says once that it receives nothing and sends nothing there, as the original sends nothing', async () => {
+    const url = searchServer('elasticsearch');
+    const index = prefix();
+    const dir = workDir();
+    const ini = write(
+      dir,
+      'parsedmarc.ini',
+      `[general]\noffline = True\n\n[elasticsearch]\nhosts = ${url}\nindex_prefix = ${index}_\n`,
+    );
+    const run = await runCli(['-c', ini, samples('aggregate/old_draft_from_wiki.xml')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      '[elasticsearch] receives nothing: save_aggregate, save_failure and save_smtp_tls are all off',
+    );
+    expect((await documentsOf(url, `${index}_dmarc_*`)).count).toBe(0);
+  }, 60_000);
 });

@@ -259,6 +259,19 @@ describe('a file this version cannot serve, or a bad one: exit 2 with a message'
     });
   }
 
+  it('[kafka] settings of the wrong shape', async () => {
+    const dir = workDir();
+    const noUser = iniFile(dir, '[kafka]\nhosts = 127.0.0.1:1\npassword = secret-kafka-pw\n');
+    const run = await runCli(['-c', noUser, aggregate]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('a password needs a user');
+    expect(run.stderr).not.toContain('secret-kafka-pw');
+    const badSsl = iniFile(dir, '[kafka]\nhosts = 127.0.0.1:1\nssl = sometimes\n', 'ssl.ini');
+    const ssl = await runCli(['-c', badSsl, aggregate]);
+    expect(ssl.code).toBe(2);
+    expect(ssl.stderr).toMatch(/ssl\.ini:3: \[kafka\] ssl: expected true\/false/);
+  });
+
   it('a missing file', async () => {
     const run = await runCli(['-c', '/nonexistent/parsedmarc.ini', aggregate]);
     expect(run.code).toBe(2);

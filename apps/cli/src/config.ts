@@ -8,10 +8,13 @@ import { z } from 'zod';
 import {
   emailSinkDefaults,
   hecSinkDefaults,
+  kafkaSecurityDefaults,
+  kafkaSecuritySchema,
   outputFilesDefaults,
   saveSchema,
   searchSinkDefaults,
   sinksConfigSchema,
+  type KafkaSecurity,
   type OutputFiles,
 } from '@parsedmarc-ts/sinks';
 import { ConfigError, SettingsReader, type Env } from '@parsedmarc-ts/service-runtime';
@@ -74,7 +77,10 @@ export const cliConfigSchema = z.object({
   rawMail: z
     .object({
       hosts: z.array(z.string().min(1)).min(1),
-      registryUrl: z.url({ error: 'must be the URL of a Confluent-API schema registry' }),
+      registryUrl: z.url({
+        error: '--publish-raw-mail needs the URL of a Confluent-API schema registry (--schema-registry)',
+      }),
+      security: kafkaSecuritySchema,
       topic: z.string().min(1),
     })
     .nullable(),
@@ -175,6 +181,18 @@ function emailSinkCandidate(r: SettingsReader) {
   };
 }
 
+function kafkaSecurity(r: SettingsReader): KafkaSecurity {
+  return {
+    user: r.string('kafka', 'user') ?? kafkaSecurityDefaults.user,
+    password: r.string('kafka', 'password') ?? kafkaSecurityDefaults.password,
+    ssl: r.boolean('kafka', 'ssl') ?? kafkaSecurityDefaults.ssl,
+    skipCertificateVerification:
+      r.boolean('kafka', 'skip_certificate_verification') ??
+      kafkaSecurityDefaults.skipCertificateVerification,
+    caFile: r.path('kafka', 'ca_file') ?? kafkaSecurityDefaults.caFile,
+  };
+}
+
 function kafkaTopics(r: SettingsReader) {
   return {
     aggregateTopic: r.string('kafka', 'aggregate_topic') ?? 'dmarc_aggregate',
@@ -214,6 +232,9 @@ const settingOfPath: Record<string, readonly [string, string]> = {
   'imap.batchSize': ['mailbox', 'batch_size'],
   'sinks.kafka.hosts': ['kafka', 'hosts'],
   'sinks.kafka.registryUrl': ['kafka', 'schema_registry_url'],
+  'sinks.kafka.security': ['kafka', 'password'],
+  'sinks.kafka.security.user': ['kafka', 'user'],
+  'rawMail.security': ['kafka', 'password'],
   'rawMail.registryUrl': ['kafka', 'schema_registry_url'],
   'sinks.hec.url': ['splunk_hec', 'url'],
   'sinks.hec.token': ['splunk_hec', 'token'],
@@ -302,7 +323,7 @@ function candidateOf(
   const debug = r.boolean('general', 'debug') ?? false;
   const publishRawMail = r.boolean('kafka', 'publish_raw_mail') ?? false;
   const kafkaHosts = present.has('kafka') ? (r.list('kafka', 'hosts') ?? []) : null;
-  const registryUrl = r.string('kafka', 'schema_registry_url') ?? '';
+  const registryUrl = r.string('kafka', 'schema_registry_url') ?? null;
   const imapHost = present.has('imap') ? r.string('imap', 'host') : undefined;
   const maildirPath = r.path('maildir', 'maildir_path') ?? r.path('maildir', 'path');
   const outputPath = r.path('general', 'output');
@@ -362,7 +383,19 @@ function candidateOf(
     sinks: {
       stdout: silent ? null : { prettify: r.boolean('general', 'prettify_json') ?? true },
       outputDir: outputPath !== undefined ? { path: outputPath, files: outputFiles(r) } : null,
-      kafka: kafkaHosts && !publishRawMail ? { hosts: kafkaHosts, ...kafkaTopics(r), registryUrl } : null,
+      kafka:
+        kafkaHosts && !publishRawMail
+          ? {
+              hosts: kafkaHosts,
+              ...kafkaTopics(r),
+              // With a schema registry our Avro topics (every report); without, the original's JSON
+              // messages, sent for the report types save_* selects, as the original does.
+              format: registryUrl !== null ? 'avro' : 'json',
+              registryUrl,
+              security: kafkaSecurity(r),
+              save: registryUrl !== null ? null : save,
+            }
+          : null,
       elasticsearch: hasSearch('elasticsearch') ? searchSinkCandidate(r, 'elasticsearch', save) : null,
       opensearch: hasSearch('opensearch') ? searchSinkCandidate(r, 'opensearch', save) : null,
       hec: present.has('splunk_hec') ? hecSinkCandidate(r, save) : null,
@@ -370,10 +403,37 @@ function candidateOf(
     },
     rawMail:
       kafkaHosts && publishRawMail
-        ? { hosts: kafkaHosts, registryUrl, topic: r.string('kafka', 'raw_mail_topic') ?? 'raw-mail' }
+        ? {
+            hosts: kafkaHosts,
+            registryUrl: registryUrl ?? '',
+            security: kafkaSecurity(r),
+            topic: r.string('kafka', 'raw_mail_topic') ?? 'raw-mail',
+          }
         : null,
     save,
   };
+}
+
+/**
+ * The original sends reports to these outputs only for the types save_* selects; with none selected it
+ * silently sends nothing. Here that is said once at start.
+ */
+function nothingSavedNotices(config: CliConfig): string[] {
+  const { sinks } = config;
+  const gated = [
+    sinks.elasticsearch && sinks.elasticsearch.save,
+    sinks.opensearch && sinks.opensearch.save,
+    sinks.hec && sinks.hec.save,
+    sinks.kafka && sinks.kafka.save,
+  ];
+  const names = ['[elasticsearch]', '[opensearch]', '[splunk_hec]', '[kafka]'];
+  return gated.flatMap((save, i) =>
+    save && !save.aggregate && !save.forensic && !save.smtpTls
+      ? [
+          `${names[i]} receives nothing: save_aggregate, save_failure and save_smtp_tls are all off ([general] or --save-*)`,
+        ]
+      : [],
+  );
 }
 
 /**
@@ -395,6 +455,7 @@ export function resolveCliConfig(
     throw new ConfigError(`invalid configuration at ${whereOf(r, issue.path.join('.'))}: ${issue.message}`);
   }
   const config = result.data;
+  config.notices.push(...nothingSavedNotices(config));
   if (config.filePaths.length === 0 && !config.imap && !config.maildir) {
     throw new ConfigError(
       'nothing to do: give one or more file paths, an IMAP host (-H or [imap]) or a Maildir ([maildir])',

@@ -3,7 +3,7 @@
  * service (the parsed reports go to Kafka through the Kafka sink otherwise). Loaded only when asked for.
  */
 import { createRawMailPublisher } from '@parsedmarc-ts/kafka';
-import { kafkaBrokers } from '@parsedmarc-ts/sinks';
+import { kafkaBrokers, kafkaConnectionSecurity } from '@parsedmarc-ts/sinks';
 import type { CliConfig } from './config.js';
 
 type RawMailConfig = NonNullable<CliConfig['rawMail']>;
@@ -17,6 +17,7 @@ export async function publishRawMail(
   const publisher = await createRawMailPublisher({
     brokers: kafkaBrokers(config.hosts),
     registryUrl: config.registryUrl,
+    ...kafkaConnectionSecurity(config.security),
     clientId: 'parsedmarc-cli',
     topic: config.topic,
   });

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 export interface KafkaConnection {
   brokers: string[];
   clientId: string;
-  ssl?: boolean;
+  /** TLS: true, or options (a CA, or rejectUnauthorized false to skip certificate verification). */
+  ssl?: boolean | { ca?: string; rejectUnauthorized?: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** Retry base delay in ms for kafkajs' own retries (default 100; kafkajs' 300 makes back-to-back transactions slow). */
   initialRetryTime?: number;

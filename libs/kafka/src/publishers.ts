@@ -1,6 +1,7 @@
 /**
  * Plain (non-transactional, idempotent) producers for other programs: the CLI's -K publishing of report
- * results, and publishing raw files onto raw-mail.
+ * results (Avro through the registry, or the original's JSON for consumers written against it), and
+ * publishing raw files onto raw-mail.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -18,21 +19,20 @@ import {
   type PartNumbering,
   type RawMail,
 } from '@parsedmarc-ts/avro';
+import { originalKafkaValues } from '@parsedmarc-ts/output';
 import { createKafka, type KafkaConnection } from './client.js';
 import { deadLetterValue } from './dead-letter.js';
 import { PoisonMessageError } from './errors.js';
 import { RegistryCodec, type RegistryConnection } from './registry.js';
 import { ensureTopics, sizeLimits, type EnsureTopicsOptions } from './topics.js';
 
-export interface PublisherOptions {
+export interface ProducerOptions {
   brokers: string[];
-  registryUrl: string;
-  registryAuth?: { username: string; password: string };
   clientId?: string;
   logger?: Logger;
   kafka?: Kafka;
   sasl?: KafkaConnection['sasl'];
-  ssl?: boolean;
+  ssl?: KafkaConnection['ssl'];
   /**
    * Create the topics when missing, with the pipeline's 16 MiB max.message.bytes (a topic auto-created by
    * the broker gets the 1 MB default and refuses big reports). Default: create with 3 partitions and
@@ -41,8 +41,13 @@ export interface PublisherOptions {
   createTopics?: false | EnsureTopicsOptions;
 }
 
+export interface PublisherOptions extends ProducerOptions {
+  registryUrl: string;
+  registryAuth?: { username: string; password: string };
+}
+
 /** Creates the missing topics; a refusal (e.g. no CREATE permission) is logged, not fatal: they may exist. */
-async function createMissingTopics(kafka: Kafka, topics: string[], options: PublisherOptions): Promise<void> {
+async function createMissingTopics(kafka: Kafka, topics: string[], options: ProducerOptions): Promise<void> {
   if (options.createTopics === false) return;
   const admin = kafka.admin();
   try {
@@ -58,10 +63,7 @@ async function createMissingTopics(kafka: Kafka, topics: string[], options: Publ
   }
 }
 
-function connect(
-  options: PublisherOptions,
-  clientId: string,
-): { kafka: Kafka; codec: RegistryCodec; producer: Producer } {
+function connectProducer(options: ProducerOptions, clientId: string): { kafka: Kafka; producer: Producer } {
   const kafka =
     options.kafka ??
     createKafka(
@@ -73,14 +75,20 @@ function connect(
       },
       options.logger,
     );
-  const registry: RegistryConnection = { url: options.registryUrl, ...options.registryAuth };
-  const codec = new RegistryCodec(registry);
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 10_000 },
   });
-  return { kafka, codec, producer };
+  return { kafka, producer };
+}
+
+function connect(
+  options: PublisherOptions,
+  clientId: string,
+): { kafka: Kafka; codec: RegistryCodec; producer: Producer } {
+  const registry: RegistryConnection = { url: options.registryUrl, ...options.registryAuth };
+  return { ...connectProducer(options, clientId), codec: new RegistryCodec(registry) };
 }
 
 export interface ReportTopics {
@@ -167,6 +175,52 @@ export async function createReportPublisher(
         topic: messages[0]!.topic,
         acks: -1,
         messages: messages.map((m) => ({ key, value: m.value })),
+      });
+    },
+    async close() {
+      await producer.disconnect();
+    },
+  };
+}
+
+/**
+ * The original's Kafka output (see originalKafkaValues): one JSON message per aggregate record, each
+ * forensic and SMTP TLS report as a list of one. Messages are keyed by report identity (the original sends
+ * no key), so a report's messages stay in order on one partition.
+ */
+export async function createJsonReportPublisher(
+  options: ProducerOptions & { topics: ReportTopics },
+): Promise<ReportPublisher> {
+  const { kafka, producer } = connectProducer(options, 'parsedmarc-report-publisher');
+  await createMissingTopics(
+    kafka,
+    [options.topics.aggregate, options.topics.forensic, options.topics.smtpTls],
+    options,
+  );
+  await producer.connect();
+  const topicOf = {
+    aggregate: options.topics.aggregate,
+    forensic: options.topics.forensic,
+    smtp_tls: options.topics.smtpTls,
+  } as const;
+  return {
+    async publish(parsed) {
+      const key = reportKey(parsed);
+      const values = originalKafkaValues(parsed);
+      if (values.length === 0) return;
+      for (const value of values) {
+        const bytes = Buffer.byteLength(value);
+        if (bytes > sizeLimits.maxValueBytes) {
+          throw new PoisonMessageError(
+            'MESSAGE_TOO_LARGE',
+            `a ${parsed.report_type} message is ${bytes} bytes of JSON, over ${sizeLimits.maxValueBytes}`,
+          );
+        }
+      }
+      await producer.send({
+        topic: topicOf[parsed.report_type],
+        acks: -1,
+        messages: values.map((value) => ({ key, value })),
       });
     },
     async close() {

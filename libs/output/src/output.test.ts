@@ -9,6 +9,7 @@ import {
   JsonArrayWriter,
   parsedAggregateReportsToCsv,
   parsedForensicReportsToCsv,
+  pythonJsonDumps,
 } from './index.js';
 
 const fixture = (p: string): string =>
@@ -91,6 +92,14 @@ describe('compactJson', () => {
     writer.addAggregatePart({ ...whole, records: records.slice(1) }, false, true);
     writer.close();
     expect(text).toBe(compactJson([{ a: 1 }, { ...whole, records }]));
+  });
+});
+
+describe('pythonJsonDumps', () => {
+  it('escapes every non-ASCII character as json.dumps does by default, astral ones as surrogate pairs', () => {
+    expect(pythonJsonDumps({ s: 'Grüße 😀', n: [1, null] })).toBe(
+      '{"s": "Gr\\u00fc\\u00dfe \\ud83d\\ude00", "n": [1, null]}',
+    );
   });
 });
 

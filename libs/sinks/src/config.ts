@@ -9,16 +9,53 @@ import { z } from 'zod';
 export const saveSchema = z.object({ aggregate: z.boolean(), forensic: z.boolean(), smtpTls: z.boolean() });
 export type SaveSelection = z.infer<typeof saveSchema>;
 
-export const kafkaSinkConfigSchema = z.object({
-  hosts: z.array(z.string().min(1)).min(1),
-  aggregateTopic: z.string().min(1),
-  forensicTopic: z.string().min(1),
-  smtpTlsTopic: z.string().min(1),
-  registryUrl: z.url({
-    error:
-      '--schema-registry (or PARSEDMARC_SCHEMA_REGISTRY_URL) must be the URL of a Confluent-API schema registry; Kafka topics carry Avro',
-  }),
-});
+/** How a Kafka client reaches the brokers: TLS and SASL PLAIN, as the original's [kafka] user/password/ssl. */
+export const kafkaSecuritySchema = z
+  .object({
+    user: z.string().min(1).nullable(),
+    password: z.string().nullable(),
+    /** TLS to the brokers; implied by a user or password, as in the original. */
+    ssl: z.boolean(),
+    skipCertificateVerification: z.boolean(),
+    /** PEM file of the CA that signed the brokers' certificates. */
+    caFile: z.string().min(1).nullable(),
+  })
+  .refine((c) => c.password === null || c.user !== null, { message: 'a password needs a user' });
+export type KafkaSecurity = z.infer<typeof kafkaSecuritySchema>;
+
+export const kafkaSecurityDefaults = {
+  user: null,
+  password: null,
+  ssl: false,
+  skipCertificateVerification: false,
+  caFile: null,
+} as const satisfies KafkaSecurity;
+
+export const kafkaSinkConfigSchema = z
+  .object({
+    hosts: z.array(z.string().min(1)).min(1),
+    aggregateTopic: z.string().min(1),
+    forensicTopic: z.string().min(1),
+    smtpTlsTopic: z.string().min(1),
+    /**
+     * avro: our report topics through the schema registry (what the pipeline's stages read); json: the
+     * original's messages, one per aggregate record, for consumers written against it.
+     */
+    format: z.enum(['avro', 'json']),
+    registryUrl: z
+      .url({
+        error:
+          '--schema-registry (or PARSEDMARC_SCHEMA_REGISTRY_URL) must be the URL of a Confluent-API schema registry; Kafka topics carry Avro',
+      })
+      .nullable(),
+    security: kafkaSecuritySchema,
+    /** The report types sent (the original's save_*); null: every report, as the pipeline's topics carry. */
+    save: saveSchema.nullable(),
+  })
+  .refine((c) => c.format !== 'avro' || c.registryUrl !== null, {
+    path: ['registryUrl'],
+    message: 'Avro topics need a schema registry: give --schema-registry (or [kafka] schema_registry_url)',
+  });
 export type KafkaSinkConfig = z.infer<typeof kafkaSinkConfigSchema>;
 
 /** Brokers as given to the original ("host", "host:port"); Kafka's default port when none. */

@@ -6,6 +6,8 @@ export {
   hecSinkConfigSchema,
   hecSinkDefaults,
   kafkaBrokers,
+  kafkaSecurityDefaults,
+  kafkaSecuritySchema,
   kafkaSinkConfigSchema,
   outputFilesDefaults,
   outputFilesSchema,
@@ -15,6 +17,7 @@ export {
   sinksConfigSchema,
   type EmailSinkConfig,
   type HecSinkConfig,
+  type KafkaSecurity,
   type KafkaSinkConfig,
   type OutputFiles,
   type SaveSelection,
@@ -23,4 +26,5 @@ export {
 } from './config.js';
 export { closeSinks, openSinks, type SinkContext } from './registry.js';
 export { OutputDirSink } from './files.js';
+export { kafkaConnectionSecurity } from './kafka-security.js';
 export { StdoutJsonSink } from './stdout.js';

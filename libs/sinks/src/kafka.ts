@@ -1,32 +1,44 @@
 /**
- * Reports onto the Avro report topics (dmarc_aggregate, dmarc_forensic, dmarc_smtp_tls) through the schema
- * registry, keyed by report identity, like the original's Kafka output. Each write resolves once the broker
- * acknowledged it from all in-sync replicas, so flush has nothing left to do.
+ * Reports onto Kafka, keyed by report identity: Avro on our report topics (dmarc_aggregate, dmarc_forensic,
+ * dmarc_smtp_tls) through the schema registry, or the original's JSON messages for consumers written
+ * against it. Each write resolves once the broker acknowledged it from all in-sync replicas, so flush has
+ * nothing left to do.
  */
-import { createReportPublisher, type ReportPublisher } from '@parsedmarc-ts/kafka';
-import { kafkaBrokers, type KafkaSinkConfig } from './config.js';
+import { createJsonReportPublisher, createReportPublisher, type ReportPublisher } from '@parsedmarc-ts/kafka';
+import { kafkaBrokers, type KafkaSinkConfig, type SaveSelection } from './config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from './contract.js';
+import { kafkaConnectionSecurity } from './kafka-security.js';
+
+const saveKey = { aggregate: 'aggregate', forensic: 'forensic', smtp_tls: 'smtpTls' } as const;
 
 export class KafkaSink implements ResultSink {
   readonly name = 'kafka';
 
-  private constructor(private readonly publisher: ReportPublisher) {}
+  private constructor(
+    private readonly publisher: ReportPublisher,
+    private readonly save: SaveSelection | null,
+  ) {}
 
   static async open(config: KafkaSinkConfig, clientId = 'parsedmarc-cli'): Promise<KafkaSink> {
-    const publisher = await createReportPublisher({
+    const common = {
       brokers: kafkaBrokers(config.hosts),
-      registryUrl: config.registryUrl,
       clientId,
+      ...kafkaConnectionSecurity(config.security),
       topics: {
         aggregate: config.aggregateTopic,
         forensic: config.forensicTopic,
         smtpTls: config.smtpTlsTopic,
       },
-    });
-    return new KafkaSink(publisher);
+    };
+    const publisher =
+      config.format === 'avro'
+        ? await createReportPublisher({ ...common, registryUrl: config.registryUrl! })
+        : await createJsonReportPublisher(common);
+    return new KafkaSink(publisher, config.save);
   }
 
   async write(item: ResultItem): Promise<void> {
+    if (this.save !== null && !this.save[saveKey[item.parsed.report_type]]) return;
     await this.publisher.publish(item.parsed, item.part, { source: item.source });
   }
 
