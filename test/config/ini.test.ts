@@ -210,11 +210,6 @@ describe('a file this version cannot serve, or a bad one: exit 2 with a message'
       /\[gmail_api\]: reading a Gmail mailbox/,
     ],
     ['Microsoft Graph', '[msgraph]\nclient_id = x\n', /\[msgraph\]: reading a Microsoft 365 mailbox/],
-    [
-      'a webhook',
-      '[webhook]\naggregate_url = https://example.com/hook\n',
-      /\[webhook\]: posting to webhooks/,
-    ],
     ['GELF', '[gelf]\nhost = g\nport = 12201\nmode = udp\n', /\[gelf\]: sending to Graylog/],
     ['PostgreSQL', '[postgresql]\nhost = db\n', /\[postgresql\]: saving to PostgreSQL/],
     [

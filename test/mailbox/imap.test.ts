@@ -515,6 +515,7 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
           token,
           save: { aggregate: true, forensic: true, smtpTls: true },
         }),
+        webhook: null,
         email: null,
       },
       { warn: () => undefined },

@@ -223,6 +223,7 @@ describe('sink-elastic end to end', () => {
         kafka: null,
         opensearch: null,
         hec: null,
+        webhook: null,
         email: null,
         elasticsearch: searchSinkConfigSchema.parse({
           ...searchSinkDefaults,

@@ -13,6 +13,7 @@ import {
   outputFilesDefaults,
   saveSchema,
   searchSinkDefaults,
+  webhookSinkDefaults,
   sinksConfigSchema,
   type KafkaSecurity,
   type OutputFiles,
@@ -135,6 +136,21 @@ function searchSinkCandidate(r: SettingsReader, section: 'elasticsearch' | 'open
   };
 }
 
+function webhookSinkCandidate(r: SettingsReader, save: Save) {
+  return {
+    ...webhookSinkDefaults,
+    aggregateUrl: r.string('webhook', 'aggregate_url') ?? null,
+    forensicUrl: r.string('webhook', 'failure_url') ?? r.string('webhook', 'forensic_url') ?? null,
+    smtpTlsUrl: r.string('webhook', 'smtp_tls_url') ?? null,
+    prettify: r.boolean('general', 'prettify_json') ?? true,
+    caFile: r.path('webhook', 'ca_file') ?? null,
+    skipCertificateVerification: r.boolean('webhook', 'skip_certificate_verification') ?? false,
+    timeoutSeconds: r.integer('webhook', 'timeout') ?? webhookSinkDefaults.timeoutSeconds,
+    retryBudgetSeconds: r.float('webhook', 'retry_seconds') ?? webhookSinkDefaults.retryBudgetSeconds,
+    save,
+  };
+}
+
 function hecSinkCandidate(r: SettingsReader, save: Save) {
   const token = r.string('splunk_hec', 'token');
   if (token === undefined) {
@@ -242,6 +258,11 @@ const settingOfPath: Record<string, readonly [string, string]> = {
   'sinks.hec.timeoutSeconds': ['splunk_hec', 'timeout'],
   'sinks.hec.retryBudgetSeconds': ['splunk_hec', 'retry_seconds'],
   'sinks.hec.ackTimeoutSeconds': ['splunk_hec', 'ack_timeout'],
+  'sinks.webhook': ['webhook', 'aggregate_url'],
+  'sinks.webhook.aggregateUrl': ['webhook', 'aggregate_url'],
+  'sinks.webhook.forensicUrl': ['webhook', 'failure_url'],
+  'sinks.webhook.smtpTlsUrl': ['webhook', 'smtp_tls_url'],
+  'sinks.webhook.timeoutSeconds': ['webhook', 'timeout'],
   'sinks.email.host': ['smtp', 'host'],
   'sinks.email.port': ['smtp', 'port'],
   'sinks.email.from': ['smtp', 'from'],
@@ -314,7 +335,9 @@ function candidateOf(
   const saveByFlag = ['save_aggregate', 'save_failure', 'save_smtp_tls'].some((key) =>
     r.origin('general', key)?.startsWith('-'),
   );
-  const anySaveSink = ['elasticsearch', 'opensearch', 'splunk_hec', 'kafka'].some((s) => present.has(s));
+  const anySaveSink = ['elasticsearch', 'opensearch', 'splunk_hec', 'kafka', 'webhook'].some((s) =>
+    present.has(s),
+  );
   const implicitElasticsearch =
     saveByFlag && !anySaveSink && (save.aggregate || save.forensic || save.smtpTls);
   if (implicitElasticsearch) r.settings.set('elasticsearch', 'hosts', true, '--save-*');
@@ -399,6 +422,7 @@ function candidateOf(
       elasticsearch: hasSearch('elasticsearch') ? searchSinkCandidate(r, 'elasticsearch', save) : null,
       opensearch: hasSearch('opensearch') ? searchSinkCandidate(r, 'opensearch', save) : null,
       hec: present.has('splunk_hec') ? hecSinkCandidate(r, save) : null,
+      webhook: present.has('webhook') ? webhookSinkCandidate(r, save) : null,
       email: present.has('smtp') ? emailSinkCandidate(r) : null,
     },
     rawMail:
@@ -425,8 +449,9 @@ function nothingSavedNotices(config: CliConfig): string[] {
     sinks.opensearch && sinks.opensearch.save,
     sinks.hec && sinks.hec.save,
     sinks.kafka && sinks.kafka.save,
+    sinks.webhook && sinks.webhook.save,
   ];
-  const names = ['[elasticsearch]', '[opensearch]', '[splunk_hec]', '[kafka]'];
+  const names = ['[elasticsearch]', '[opensearch]', '[splunk_hec]', '[kafka]', '[webhook]'];
   return gated.flatMap((save, i) =>
     save && !save.aggregate && !save.forensic && !save.smtpTls
       ? [

@@ -135,7 +135,13 @@ export const SECTIONS: Record<string, Record<string, KeyStatus> | { refusedSecti
   postgresql: { refusedSection: 'saving to PostgreSQL' },
   syslog: { refusedSection: 'sending to syslog' },
   gelf: { refusedSection: 'sending to Graylog (GELF)' },
-  webhook: { refusedSection: 'posting to webhooks' },
+  webhook: {
+    ...original('webhook'),
+    // Ours:
+    ca_file: served('path'),
+    skip_certificate_verification: served('boolean'),
+    retry_seconds: served('float'),
+  },
   msgraph: { refusedSection: 'reading a Microsoft 365 mailbox through Microsoft Graph' },
   gmail_api: { refusedSection: 'reading a Gmail mailbox through the Gmail API' },
   log_analytics: { refusedSection: 'sending to Azure Log Analytics' },

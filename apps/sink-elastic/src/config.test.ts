@@ -19,6 +19,7 @@ describe('sink-elastic configuration', () => {
       elasticsearch: null,
       opensearch: null,
       hec: null,
+      webhook: null,
       email: null,
     });
     expect(sinks.elasticsearch).toMatchObject({

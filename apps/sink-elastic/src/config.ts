@@ -137,6 +137,7 @@ export function sinksConfigOf(config: SinkElasticConfig): SinksConfig {
     elasticsearch: settings.data,
     opensearch: null,
     hec: null,
+    webhook: null,
     email: null,
   };
 }

@@ -21,6 +21,7 @@ describe('sink-hec configuration', () => {
       elasticsearch: null,
       opensearch: null,
       hec: null,
+      webhook: null,
       email: null,
     });
     expect(sinks.hec).toEqual({

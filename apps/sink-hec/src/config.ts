@@ -129,6 +129,7 @@ export function sinksConfigOf(config: SinkHecConfig): SinksConfig {
     elasticsearch: null,
     opensearch: null,
     hec: settings.data,
+    webhook: null,
     email: null,
   };
 }

@@ -64,14 +64,62 @@ function splitAggregateJson(
 export type WriteChunk = (chunk: string) => void;
 
 /**
+ * Writes one aggregate report that arrives in parts (same header, consecutive slices of records) as the
+ * JSON of the whole report: the header up to its records, each part's records, then the rest.
+ */
+export class AggregateJsonWriter {
+  private open: { tail: string; records: number } | null = null;
+
+  /** @param indent the indentation of the report's own braces (its first line is not indented) */
+  constructor(
+    private readonly write: WriteChunk,
+    private readonly indent = 0,
+    private readonly layout: JsonLayout = 'indented',
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open !== null;
+  }
+
+  /** Adds one part (a whole report is one part, first and last). */
+  addPart(part: AggregateReport, isFirst: boolean, isLast: boolean): void {
+    if (isFirst) {
+      if (this.open) throw new Error('an aggregate report is still open');
+      const { head, tail } = splitAggregateJson(part, this.indent, this.layout);
+      this.write(head);
+      this.write('[');
+      this.open = { tail, records: 0 };
+    } else if (!this.open) {
+      throw new Error('aggregate part without its first part');
+    }
+    const open = this.open!;
+    const compact = this.layout === 'compact';
+    const recordIndent = this.indent + 4;
+    const pad = ' '.repeat(recordIndent);
+    const pieces: string[] = [];
+    for (const record of part.records as AggregateRecord[]) {
+      if (compact) pieces.push(`${open.records === 0 ? '' : ', '}${compactJson(record)}`);
+      else pieces.push(`${open.records === 0 ? '\n' : ',\n'}${pad}${indentedJson(record, recordIndent)}`);
+      open.records += 1;
+    }
+    // One write per part, not per record: the sink's write may be a syscall.
+    if (pieces.length > 0) this.write(pieces.join(''));
+    if (isLast) {
+      this.write(compact || open.records === 0 ? ']' : `\n${' '.repeat(this.indent + 2)}]`);
+      this.write(open.tail);
+      this.open = null;
+    }
+  }
+}
+
+/**
  * Writes the elements of one JSON array, `[` ... `]`, element by element. Aggregate reports may arrive in
- * parts (same header, consecutive slices of records): pass each part with isLast; the parts are merged
- * into one element.
+ * parts: pass each part with isLast; the parts are merged into one element.
  */
 export class JsonArrayWriter {
   private count = 0;
-  private open: { tail: string; records: number } | null = null;
   private readonly itemIndent: string;
+  private readonly aggregate: AggregateJsonWriter;
 
   /**
    * @param write receives the text in order
@@ -87,6 +135,7 @@ export class JsonArrayWriter {
     private readonly layout: JsonLayout = 'indented',
   ) {
     this.itemIndent = ' '.repeat(indent + 2);
+    this.aggregate = new AggregateJsonWriter(write, indent + 2, layout);
     if (resume) this.count = 1;
     else write('[');
   }
@@ -96,6 +145,7 @@ export class JsonArrayWriter {
   }
 
   private startItem(): void {
+    if (this.aggregate.isOpen) throw new Error('an aggregate report is still open');
     if (this.layout === 'compact') {
       if (this.count > 0) this.write(', ');
     } else {
@@ -105,50 +155,20 @@ export class JsonArrayWriter {
     this.count += 1;
   }
 
-  private json(value: unknown, indent: number): string {
-    return this.layout === 'compact' ? compactJson(value) : indentedJson(value, indent);
-  }
-
   /** Adds a whole element. */
   add(value: unknown): void {
-    if (this.open) throw new Error('an aggregate report is still open');
     this.startItem();
-    this.write(this.json(value, this.indent + 2));
+    this.write(this.layout === 'compact' ? compactJson(value) : indentedJson(value, this.indent + 2));
   }
 
   /** Adds one part of an aggregate report (a whole report is one part with isLast true). */
   addAggregatePart(part: AggregateReport, isFirst: boolean, isLast: boolean): void {
-    if (isFirst) {
-      if (this.open) throw new Error('an aggregate report is still open');
-      this.startItem();
-      const { head, tail } = splitAggregateJson(part, this.indent + 2, this.layout);
-      this.write(head);
-      this.write('[');
-      this.open = { tail, records: 0 };
-    } else if (!this.open) {
-      throw new Error('aggregate part without its first part');
-    }
-    const open = this.open!;
-    const compact = this.layout === 'compact';
-    const recordIndent = this.indent + 6;
-    const pad = ' '.repeat(recordIndent);
-    const pieces: string[] = [];
-    for (const record of part.records as AggregateRecord[]) {
-      if (compact) pieces.push(`${open.records === 0 ? '' : ', '}${compactJson(record)}`);
-      else pieces.push(`${open.records === 0 ? '\n' : ',\n'}${pad}${indentedJson(record, recordIndent)}`);
-      open.records += 1;
-    }
-    // One write per part, not per record: the sink's write may be a syscall.
-    if (pieces.length > 0) this.write(pieces.join(''));
-    if (isLast) {
-      this.write(compact || open.records === 0 ? ']' : `\n${' '.repeat(this.indent + 4)}]`);
-      this.write(open.tail);
-      this.open = null;
-    }
+    if (isFirst) this.startItem();
+    this.aggregate.addPart(part, isFirst, isLast);
   }
 
   close(): void {
-    if (this.open) throw new Error('an aggregate report is still open');
+    if (this.aggregate.isOpen) throw new Error('an aggregate report is still open');
     this.write(this.count === 0 || this.layout === 'compact' ? ']' : `\n${' '.repeat(this.indent)}]`);
   }
 }

@@ -280,6 +280,40 @@ export const emailSinkDefaults = {
   retryBudgetSeconds: 120,
 } as const satisfies Partial<EmailSinkConfig>;
 
+/** A webhook URL: http or https, kept whole (its path may hold the receiver's secret). */
+const webhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).nullable();
+
+/** Posting each report to a URL of its type (the original's [webhook]). */
+export const webhookSinkConfigSchema = z
+  .object({
+    aggregateUrl: webhookUrl,
+    forensicUrl: webhookUrl,
+    smtpTlsUrl: webhookUrl,
+    /** Indented JSON, or one line (prettify_json off). */
+    prettify: z.boolean(),
+    save: saveSchema,
+    caFile: z.string().min(1).nullable(),
+    skipCertificateVerification: z.boolean(),
+    timeoutSeconds: z.number().positive().max(3600),
+    /** How long a receiver away or answering 408, 429 or 5xx is retried before the run fails. */
+    retryBudgetSeconds: z.number().min(0).max(86_400),
+  })
+  .refine((c) => c.aggregateUrl !== null || c.forensicUrl !== null || c.smtpTlsUrl !== null, {
+    message: 'give at least one of aggregate_url, failure_url and smtp_tls_url',
+  });
+export type WebhookSinkConfig = z.infer<typeof webhookSinkConfigSchema>;
+
+export const webhookSinkDefaults = {
+  aggregateUrl: null,
+  forensicUrl: null,
+  smtpTlsUrl: null,
+  prettify: true,
+  caFile: null,
+  skipCertificateVerification: false,
+  timeoutSeconds: 60,
+  retryBudgetSeconds: 120,
+} as const satisfies Partial<WebhookSinkConfig>;
+
 /** A file name inside the -o folder: no folder part, nothing that leaves it. */
 const outputFileName = z
   .string()
@@ -321,6 +355,7 @@ export const sinksConfigSchema = z.object({
   elasticsearch: searchSinkConfigSchema.nullable(),
   opensearch: searchSinkConfigSchema.nullable(),
   hec: hecSinkConfigSchema.nullable(),
+  webhook: webhookSinkConfigSchema.nullable(),
   /** Emailing the results: closed last, after every other output. */
   email: emailSinkConfigSchema.nullable(),
 });

@@ -4,11 +4,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { retryWithBackoff } from '@parsedmarc-ts/service-runtime';
-import { Agent } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { SinkError } from './errors.js';
 import type { SinkContext } from './registry.js';
 
 const backoff = { initialMs: 250, maxMs: 15_000 };
+
+/** Answers that say "later" (a timeout, too many requests, the server's own failure): retried. */
+export const isTransientStatus = (status: number): boolean =>
+  status === 408 || status === 429 || status >= 500;
+
+/** Seconds of a Retry-After header (delta form; an HTTP date is read too), as milliseconds. */
+export function retryAfterMs(header: string | string[] | undefined): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return null;
+  if (/^\d+$/.test(value.trim())) return Math.min(Number(value) * 1000, 300_000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.min(date - Date.now(), 300_000));
+}
 
 /**
  * Runs one request, retrying retriable SinkErrors with backoff (at least the wait a Retry-After asked
@@ -46,6 +59,51 @@ export function isTlsError(error: unknown): boolean {
     if (code !== undefined && /CERT|SELF_SIGNED|TLS|SSL|VERIFY|ALTNAME/.test(code)) return true;
   }
   return false;
+}
+
+/**
+ * A request that got no answer, as a SinkError: a failed TLS handshake (retrying does not help; `caHint`
+ * names the setting for a private CA), or anything else on the way there (retried).
+ */
+export function transportError(
+  error: unknown,
+  where: { sink: string; target: string; timeoutSeconds: number; caHint: string },
+): SinkError {
+  const context = { sink: where.sink, target: where.target };
+  if (isTlsError(error)) {
+    return new SinkError(
+      'SINK_TLS_FAILED',
+      `TLS with ${where.target} failed: ${(error as Error).message} (a private CA: ${where.caHint})`,
+      context,
+      { cause: error },
+    );
+  }
+  return new SinkError(
+    'SINK_UNREACHABLE',
+    `cannot reach ${where.target}: ${networkFailureText(error, where.timeoutSeconds)}`,
+    context,
+    { cause: error },
+  );
+}
+
+/** A JSON POST; no answer at all is thrown as transportError says. */
+export async function postJson(
+  url: string,
+  body: Buffer | string,
+  dispatcher: Dispatcher,
+  headers: Record<string, string>,
+  where: Parameters<typeof transportError>[1],
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await request(url, {
+      method: 'POST',
+      body,
+      dispatcher,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  } catch (error) {
+    throw transportError(error, where);
+  }
 }
 
 /** What went wrong on the way to a server, in words: undici's timeouts name the timeout that ran out. */

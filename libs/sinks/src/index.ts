@@ -23,6 +23,9 @@ export {
   type SaveSelection,
   type SearchSinkConfig,
   type SinksConfig,
+  type WebhookSinkConfig,
+  webhookSinkConfigSchema,
+  webhookSinkDefaults,
 } from './config.js';
 export { closeSinks, openSinks, type SinkContext } from './registry.js';
 export { OutputDirSink } from './files.js';

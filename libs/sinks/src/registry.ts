@@ -1,7 +1,7 @@
 /**
  * The one place sinks are built: from the validated SinksConfig, in a fixed order (Kafka, stdout, the -o
- * folder, the search servers, Splunk HEC, email), each only when its section is set. The embedded CLI and the sink services
- * both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
+ * folder, the search servers, Splunk HEC, webhooks, email), each only when its section is set. The embedded
+ * CLI and the sink services both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
  * plain parse starts fast.
  */
 import type { Writable } from 'node:stream';
@@ -53,6 +53,11 @@ const definitions = [
   define({
     key: 'hec',
     open: async (settings, context) => (await import('./hec/sink.js')).HecSink.open(settings, context),
+  }),
+  define({
+    key: 'webhook',
+    open: async (settings, context) =>
+      (await import('./webhook/sink.js')).WebhookSink.open(settings, context),
   }),
   // Last: closed after every other output, as the original emails after saving.
   define({

@@ -8,10 +8,10 @@
  * The token is sent in the Authorization header only and never appears in a message.
  */
 import { randomUUID } from 'node:crypto';
-import { request, type Agent, type Dispatcher } from 'undici';
+import type { Agent } from 'undici';
 import type { HecSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
-import { httpAgent, isTlsError, networkFailureText } from '../http.js';
+import { httpAgent, isTransientStatus, postJson, retryAfterMs } from '../http.js';
 
 /** The collector's JSON answer: {"text", "code"} and, depending on the call, ackId, acks, invalid-event-number. */
 export interface HecAnswerBody {
@@ -31,23 +31,12 @@ export interface HecAnswer {
 export const HEC_EVENT_PATH = '/services/collector/event/1.0';
 const ACK_PATH = '/services/collector/ack';
 
-const transientStatuses = new Set([408, 429]);
-
 /** "Invalid token (code 4)": the collector's own words for a message. */
 export const describeAnswer = (answer: HecAnswer): string => {
   const { text, code } = answer.body ?? {};
   const words = text === undefined ? '' : `: ${String(text).slice(0, 300)}`;
   return `HTTP ${answer.status}${words}${code === undefined ? '' : ` (code ${code})`}`;
 };
-
-/** Seconds of a Retry-After header (delta form; an HTTP date is read too), as milliseconds. */
-function retryAfterMs(header: string | string[] | undefined): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return null;
-  if (/^\d+$/.test(value.trim())) return Math.min(Number(value) * 1000, 300_000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, Math.min(date - Date.now(), 300_000));
-}
 
 export class HecClient {
   private readonly dispatcher: Agent;
@@ -92,37 +81,24 @@ export class HecClient {
 
   private async request(path: string, body: Buffer | string, gzipped: boolean): Promise<HecAnswer> {
     const url = `${this.config.url}${path}`;
-    let answer: Dispatcher.ResponseData;
-    try {
-      answer = await request(url, {
-        method: 'POST',
-        body,
-        dispatcher: this.dispatcher,
-        headers: {
-          'content-type': 'application/json',
-          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
-          accept: 'application/json',
-          'user-agent': this.userAgent,
-          authorization: this.authorization,
-          'x-splunk-request-channel': this.channel,
-        },
-      });
-    } catch (error) {
-      if (isTlsError(error)) {
-        throw new SinkError(
-          'SINK_TLS_FAILED',
-          `TLS with ${this.target} failed: ${(error as Error).message} (a private CA: --hec-ca-file)`,
-          { sink: this.sinkName, target: this.target },
-          { cause: error },
-        );
-      }
-      throw new SinkError(
-        'SINK_UNREACHABLE',
-        `cannot reach ${this.target}: ${networkFailureText(error, this.config.timeoutSeconds)}`,
-        { sink: this.sinkName, target: this.target },
-        { cause: error },
-      );
-    }
+    const answer = await postJson(
+      url,
+      body,
+      this.dispatcher,
+      {
+        ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+        accept: 'application/json',
+        'user-agent': this.userAgent,
+        authorization: this.authorization,
+        'x-splunk-request-channel': this.channel,
+      },
+      {
+        sink: this.sinkName,
+        target: this.target,
+        timeoutSeconds: this.config.timeoutSeconds,
+        caHint: '--hec-ca-file',
+      },
+    );
     const text = await answer.body.text();
     const result: HecAnswer = { status: answer.statusCode, body: parseJson(text) };
     if (result.status === 401 || result.status === 403) {
@@ -132,7 +108,7 @@ export class HecClient {
         status: result.status,
       });
     }
-    if (transientStatuses.has(result.status) || result.status >= 500) {
+    if (isTransientStatus(result.status)) {
       throw new SinkError('SINK_UNAVAILABLE', `the collector answered ${describeAnswer(result)}`, {
         sink: this.sinkName,
         target: this.target,

@@ -10,7 +10,7 @@
 import { request, type Agent, type Dispatcher } from 'undici';
 import type { SearchSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
-import { httpAgent, isTlsError, networkFailureText } from '../http.js';
+import { httpAgent, isTlsError, isTransientStatus, networkFailureText } from '../http.js';
 
 export interface SearchResponse {
   status: number;
@@ -26,9 +26,6 @@ export interface ServerInfo {
   distribution: 'elasticsearch' | 'opensearch';
   version: string;
 }
-
-/** Overload and server faults: the same request may succeed later. */
-const transientStatuses = new Set([408, 429]);
 
 export class SearchClient {
   private readonly dispatcher: Agent;
@@ -112,7 +109,7 @@ export class SearchClient {
           { sink: this.sinkName, target: host, status: response.status },
         );
       }
-      if (transientStatuses.has(response.status) || response.status >= 500) {
+      if (isTransientStatus(response.status)) {
         throw new SinkError(
           'SINK_UNAVAILABLE',
           `${host} answered HTTP ${response.status}${reasonOf(response.body)}`,
