@@ -27,13 +27,14 @@ import {
 import type { RawCliOptions } from './args.js';
 
 type KeyStatus =
-  | { status: 'served'; type: ParsedmarcIniKeyType }
+  /** Read and used; `note` says how it differs from the original, if it does. */
+  | { status: 'served'; type: ParsedmarcIniKeyType; note?: string }
   /** Read, has no effect here; `why` is printed when the key is set. */
   | { status: 'ignored'; why: string }
   /** Set to anything but `unless`, it stops the run with `why` (exit 2). */
   | { status: 'refused'; why: string; unless?: string };
 
-const served = (type: ParsedmarcIniKeyType): KeyStatus => ({ status: 'served', type });
+const served = (type: ParsedmarcIniKeyType, note?: string): KeyStatus => ({ status: 'served', type, note });
 const ignored = (why: string): KeyStatus => ({ status: 'ignored', why });
 const refused = (why: string, unless?: string): KeyStatus => ({ status: 'refused', why, unless });
 
@@ -79,6 +80,13 @@ export const SECTIONS: Record<string, Record<string, KeyStatus> | { refusedSecti
     reverse_dns_map_url: ignored('the sender map is shipped; give your own with local_reverse_dns_map_path'),
     local_psl_overrides_path: refused('local_psl_overrides_path is not supported yet'),
     psl_overrides_url: ignored('the public suffix list is shipped; nothing is downloaded'),
+    strip_attachment_payloads: served(
+      'boolean',
+      'always in effect: parsed samples never carry attachment payloads, only their SHA-256 and size',
+    ),
+    failure_json_filename: served('string', 'default forensic.json (the name before 11)'),
+    failure_csv_filename: served('string', 'default forensic.csv (the name before 11)'),
+    dns_retries: served('integer', 'default 1'),
     // Ours:
     sender_map: served('path'),
   },
@@ -118,6 +126,8 @@ export const SECTIONS: Record<string, Record<string, KeyStatus> | { refusedSecti
   },
   kafka: {
     ...original('kafka'),
+    user: served('string', 'SASL PLAIN over TLS'),
+    password: served('string', 'SASL PLAIN over TLS'),
     // Ours:
     schema_registry_url: served('string'),
     ca_file: served('path'),
