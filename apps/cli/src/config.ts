@@ -11,7 +11,6 @@ import {
   kafkaSecurityDefaults,
   kafkaSecuritySchema,
   outputFilesDefaults,
-  saveSchema,
   searchSinkDefaults,
   webhookSinkDefaults,
   sinksConfigSchema,
@@ -85,7 +84,6 @@ export const cliConfigSchema = z.object({
       topic: z.string().min(1),
     })
     .nullable(),
-  save: saveSchema,
 });
 
 export type CliConfig = z.infer<typeof cliConfigSchema>;
@@ -434,7 +432,6 @@ function candidateOf(
             topic: r.string('kafka', 'raw_mail_topic') ?? 'raw-mail',
           }
         : null,
-    save,
   };
 }
 

@@ -155,18 +155,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
     const { publishRawMail } = await import('./kafka.js');
     return (await publishRawMail(config.rawMail, files, warn)) + failures > 0 ? 1 : 0;
   }
-  const { sinks: sinksConfig, save } = config;
-  const selected = save.aggregate || save.forensic || save.smtpTls;
-  const selecting = [
-    sinksConfig.elasticsearch ? ['-E', 'Elasticsearch'] : null,
-    sinksConfig.opensearch ? ['[opensearch]', 'OpenSearch'] : null,
-    sinksConfig.hec ? ['--hec', 'Splunk'] : null,
-  ].filter((s) => s !== null);
-  for (const [flag, where] of selected ? [] : selecting) {
-    warn(
-      `${flag} given without --save-aggregate, --save-forensic or --save-smtp-tls (save_* in [general]): nothing is sent to ${where}`,
-    );
-  }
+  const { sinks: sinksConfig } = config;
 
   let sinks: ResultSink[];
   try {
