@@ -27,6 +27,8 @@ export const parseErrorCodes = [
   'MISSING_TOOL',
   /** The input is empty. */
   'EMPTY_INPUT',
+  /** The input could not be read (permission denied, an I/O error): a fault of the place, not the data. */
+  'INPUT_UNREADABLE',
 ] as const;
 
 export type ParseErrorCode = (typeof parseErrorCodes)[number];

@@ -9,14 +9,20 @@ import type { PipelineInput } from './pipeline.js';
  */
 const wholeReadBytes = 4 * 1024 * 1024;
 
+/** Standard input (the command's `-`): read from the process's own stream, whatever it is (a pipe, a socket). */
+const STDIN = '/dev/stdin';
+
 export function fileInput(path: string): PipelineInput {
   return {
     source: path,
     open() {
+      if (path === STDIN) return { input: process.stdin, close: () => process.stdin.destroy() };
       const fd = openSync(path, 'r');
       try {
-        const size = fstatSync(fd).size;
-        if (size <= wholeReadBytes) {
+        const info = fstatSync(fd);
+        const size = info.size;
+        // A pipe or standard input has no size: it is streamed.
+        if (info.isFile() && size <= wholeReadBytes) {
           const bytes = Buffer.allocUnsafe(size);
           let read = 0;
           while (read < size) {

@@ -148,7 +148,7 @@ export class EmbeddedPipeline {
         const parseError = ParseError.is(error)
           ? error
           : new ParseError(
-              'UNRECOGNIZED_FORMAT',
+              'INPUT_UNREADABLE',
               `cannot read: ${(error as Error).message}`,
               { source },
               { cause: error },
