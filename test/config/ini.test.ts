@@ -200,11 +200,6 @@ describe('a file this version cannot serve, or a bad one: exit 2 with a message'
       /\[s3\]: saving to S3 is not supported by this version/,
     ],
     [
-      'syslog',
-      '[syslog]\nserver = localhost\nport = 514\n',
-      /\[syslog\]: sending to syslog is not supported/,
-    ],
-    [
       'the Gmail API',
       '[gmail_api]\ncredentials_file = /etc/example/credentials.json\n',
       /\[gmail_api\]: reading a Gmail mailbox/,

@@ -516,6 +516,7 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
           save: { aggregate: true, forensic: true, smtpTls: true },
         }),
         webhook: null,
+        syslog: null,
         email: null,
       },
       { warn: () => undefined },

@@ -224,6 +224,7 @@ describe('sink-elastic end to end', () => {
         opensearch: null,
         hec: null,
         webhook: null,
+        syslog: null,
         email: null,
         elasticsearch: searchSinkConfigSchema.parse({
           ...searchSinkDefaults,

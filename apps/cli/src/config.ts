@@ -12,6 +12,7 @@ import {
   kafkaSecuritySchema,
   outputFilesDefaults,
   searchSinkDefaults,
+  syslogSinkDefaults,
   webhookSinkDefaults,
   sinksConfigSchema,
   type KafkaSecurity,
@@ -149,6 +150,23 @@ function webhookSinkCandidate(r: SettingsReader, save: Save) {
   };
 }
 
+function syslogSinkCandidate(r: SettingsReader, save: Save) {
+  return {
+    ...syslogSinkDefaults,
+    server: r.string('syslog', 'server'),
+    port: r.integer('syslog', 'port') ?? syslogSinkDefaults.port,
+    // The original lowercases the protocol.
+    protocol: (r.string('syslog', 'protocol') ?? syslogSinkDefaults.protocol).trim().toLowerCase(),
+    caFile: r.path('syslog', 'cafile_path') ?? null,
+    certFile: r.path('syslog', 'certfile_path') ?? null,
+    keyFile: r.path('syslog', 'keyfile_path') ?? null,
+    timeoutSeconds: r.float('syslog', 'timeout') ?? syslogSinkDefaults.timeoutSeconds,
+    retryAttempts: r.integer('syslog', 'retry_attempts') ?? syslogSinkDefaults.retryAttempts,
+    retryDelaySeconds: r.integer('syslog', 'retry_delay') ?? syslogSinkDefaults.retryDelaySeconds,
+    save,
+  };
+}
+
 function hecSinkCandidate(r: SettingsReader, save: Save) {
   const token = r.string('splunk_hec', 'token');
   if (token === undefined) {
@@ -256,6 +274,12 @@ const settingOfPath: Record<string, readonly [string, string]> = {
   'sinks.hec.timeoutSeconds': ['splunk_hec', 'timeout'],
   'sinks.hec.retryBudgetSeconds': ['splunk_hec', 'retry_seconds'],
   'sinks.hec.ackTimeoutSeconds': ['splunk_hec', 'ack_timeout'],
+  'sinks.syslog': ['syslog', 'certfile_path'],
+  'sinks.syslog.server': ['syslog', 'server'],
+  'sinks.syslog.port': ['syslog', 'port'],
+  'sinks.syslog.protocol': ['syslog', 'protocol'],
+  'sinks.syslog.timeoutSeconds': ['syslog', 'timeout'],
+  'sinks.syslog.retryAttempts': ['syslog', 'retry_attempts'],
   'sinks.webhook': ['webhook', 'aggregate_url'],
   'sinks.webhook.aggregateUrl': ['webhook', 'aggregate_url'],
   'sinks.webhook.forensicUrl': ['webhook', 'failure_url'],
@@ -322,6 +346,7 @@ function candidateOf(
   require('kafka', 'hosts', 'one or more Kafka brokers');
   require('smtp', 'host', 'the SMTP server');
   require('maildir', 'maildir_path', 'the Maildir to read');
+  require('syslog', 'server', 'the syslog server');
 
   const save = {
     aggregate: r.boolean('general', 'save_aggregate') ?? false,
@@ -333,7 +358,7 @@ function candidateOf(
   const saveByFlag = ['save_aggregate', 'save_failure', 'save_smtp_tls'].some((key) =>
     r.origin('general', key)?.startsWith('-'),
   );
-  const anySaveSink = ['elasticsearch', 'opensearch', 'splunk_hec', 'kafka', 'webhook'].some((s) =>
+  const anySaveSink = ['elasticsearch', 'opensearch', 'splunk_hec', 'kafka', 'webhook', 'syslog'].some((s) =>
     present.has(s),
   );
   const implicitElasticsearch =
@@ -421,6 +446,7 @@ function candidateOf(
       opensearch: hasSearch('opensearch') ? searchSinkCandidate(r, 'opensearch', save) : null,
       hec: present.has('splunk_hec') ? hecSinkCandidate(r, save) : null,
       webhook: present.has('webhook') ? webhookSinkCandidate(r, save) : null,
+      syslog: present.has('syslog') ? syslogSinkCandidate(r, save) : null,
       email: present.has('smtp') ? emailSinkCandidate(r) : null,
     },
     rawMail:
@@ -447,8 +473,9 @@ function nothingSavedNotices(config: CliConfig): string[] {
     sinks.hec && sinks.hec.save,
     sinks.kafka && sinks.kafka.save,
     sinks.webhook && sinks.webhook.save,
+    sinks.syslog && sinks.syslog.save,
   ];
-  const names = ['[elasticsearch]', '[opensearch]', '[splunk_hec]', '[kafka]', '[webhook]'];
+  const names = ['[elasticsearch]', '[opensearch]', '[splunk_hec]', '[kafka]', '[webhook]', '[syslog]'];
   return gated.flatMap((save, i) =>
     save && !save.aggregate && !save.forensic && !save.smtpTls
       ? [

@@ -143,7 +143,7 @@ export const SECTIONS: Record<string, Record<string, KeyStatus> | { refusedSecti
   },
   s3: { refusedSection: 'saving to S3' },
   postgresql: { refusedSection: 'saving to PostgreSQL' },
-  syslog: { refusedSection: 'sending to syslog' },
+  syslog: original('syslog'),
   gelf: { refusedSection: 'sending to Graylog (GELF)' },
   webhook: {
     ...original('webhook'),

@@ -20,6 +20,7 @@ describe('sink-elastic configuration', () => {
       opensearch: null,
       hec: null,
       webhook: null,
+      syslog: null,
       email: null,
     });
     expect(sinks.elasticsearch).toMatchObject({

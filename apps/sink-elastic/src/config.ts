@@ -138,6 +138,7 @@ export function sinksConfigOf(config: SinkElasticConfig): SinksConfig {
     opensearch: null,
     hec: null,
     webhook: null,
+    syslog: null,
     email: null,
   };
 }

@@ -22,6 +22,7 @@ describe('sink-hec configuration', () => {
       opensearch: null,
       hec: null,
       webhook: null,
+      syslog: null,
       email: null,
     });
     expect(sinks.hec).toEqual({

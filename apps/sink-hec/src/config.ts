@@ -130,6 +130,7 @@ export function sinksConfigOf(config: SinkHecConfig): SinksConfig {
     opensearch: null,
     hec: settings.data,
     webhook: null,
+    syslog: null,
     email: null,
   };
 }

@@ -5,3 +5,4 @@ export * from './kafka-json.js';
 export * from './search/index.js';
 export * from './hec/index.js';
 export * from './digest/index.js';
+export * from './syslog.js';

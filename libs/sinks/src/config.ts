@@ -280,6 +280,40 @@ export const emailSinkDefaults = {
   retryBudgetSeconds: 120,
 } as const satisfies Partial<EmailSinkConfig>;
 
+/** Sending each report's flat rows to a syslog server (the original's [syslog]). */
+export const syslogSinkConfigSchema = z
+  .object({
+    server: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    protocol: z.enum(['udp', 'tcp', 'tls']),
+    /** TLS: the CA that signed the server's certificate (default: the system's). */
+    caFile: z.string().min(1).nullable(),
+    /** TLS: a client certificate and its key, for servers that ask for one. */
+    certFile: z.string().min(1).nullable(),
+    keyFile: z.string().min(1).nullable(),
+    /** TCP and TLS: seconds a connection may take. */
+    timeoutSeconds: z.number().positive().max(3600),
+    /** TCP and TLS: connection attempts, and seconds between them (the original's retry_attempts/_delay). */
+    retryAttempts: z.number().int().min(1).max(1000),
+    retryDelaySeconds: z.number().min(0).max(3600),
+    save: saveSchema,
+  })
+  .refine((c) => (c.certFile === null) === (c.keyFile === null), {
+    message: 'a client certificate needs both certfile_path and keyfile_path',
+  });
+export type SyslogSinkConfig = z.infer<typeof syslogSinkConfigSchema>;
+
+export const syslogSinkDefaults = {
+  port: 514,
+  protocol: 'udp',
+  caFile: null,
+  certFile: null,
+  keyFile: null,
+  timeoutSeconds: 5,
+  retryAttempts: 3,
+  retryDelaySeconds: 5,
+} as const satisfies Partial<SyslogSinkConfig>;
+
 /** A webhook URL: http or https, kept whole (its path may hold the receiver's secret). */
 const webhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).nullable();
 
@@ -356,6 +390,7 @@ export const sinksConfigSchema = z.object({
   opensearch: searchSinkConfigSchema.nullable(),
   hec: hecSinkConfigSchema.nullable(),
   webhook: webhookSinkConfigSchema.nullable(),
+  syslog: syslogSinkConfigSchema.nullable(),
   /** Emailing the results: closed last, after every other output. */
   email: emailSinkConfigSchema.nullable(),
 });

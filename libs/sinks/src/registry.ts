@@ -1,6 +1,6 @@
 /**
  * The one place sinks are built: from the validated SinksConfig, in a fixed order (Kafka, stdout, the -o
- * folder, the search servers, Splunk HEC, webhooks, email), each only when its section is set. The embedded
+ * folder, the search servers, Splunk HEC, webhooks, syslog, email), each only when its section is set. The embedded
  * CLI and the sink services both open their sinks here. Modules with heavy clients load only when their sink is configured, so a
  * plain parse starts fast.
  */
@@ -58,6 +58,10 @@ const definitions = [
     key: 'webhook',
     open: async (settings, context) =>
       (await import('./webhook/sink.js')).WebhookSink.open(settings, context),
+  }),
+  define({
+    key: 'syslog',
+    open: async (settings, context) => (await import('./syslog/sink.js')).SyslogSink.open(settings, context),
   }),
   // Last: closed after every other output, as the original emails after saving.
   define({
