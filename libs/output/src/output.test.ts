@@ -10,6 +10,7 @@ import {
   parsedAggregateReportsToCsv,
   parsedForensicReportsToCsv,
   pythonJsonDumps,
+  SampleNamer,
 } from './index.js';
 
 const fixture = (p: string): string =>
@@ -128,5 +129,38 @@ describe('JsonArrayWriter', () => {
     expect(text).toBe(
       JSON.stringify({ aggregate_reports: [seedAggregate()], forensic_reports: [] }, null, 2),
     );
+  });
+});
+
+describe('SampleNamer', () => {
+  it('numbers repeated subjects, never meets a subject that reads like a number, and leaves no path', () => {
+    const namer = new SampleNamer();
+    expect(['X', 'X', 'X (1)', 'X', '../../etc/passwd', null].map((s) => namer.name(s))).toEqual([
+      'X.eml',
+      'X (1).eml',
+      'X (1) (1).eml',
+      'X (2).eml',
+      'etcpasswd.eml',
+      'None.eml',
+    ]);
+  });
+  it('drops control characters and direction overrides, and keeps names within 255 bytes', () => {
+    const namer = new SampleNamer();
+    expect(namer.name('a\u0000b\u001b[31mc\u0085d\u202eexe.fdp')).toBe('ab[31mcdexe.fdp.eml');
+    const long = namer.name('é'.repeat(150));
+    expect(new TextEncoder().encode(long).length).toBeLessThanOrEqual(255);
+    expect(namer.name('\u0000\u0001')).toBe('sample.eml');
+  });
+  it('probes about one name per sample, however many share a subject', () => {
+    let probes = 0;
+    const onDisk = new Set(['Report', 'Report (1)']);
+    const namer = new SampleNamer((name) => {
+      probes += 1;
+      return onDisk.has(name);
+    });
+    const names = Array.from({ length: 5000 }, () => namer.name('Report'));
+    expect(names[0]).toBe('Report (2).eml');
+    expect(new Set(names).size).toBe(5000);
+    expect(probes).toBeLessThan(5000 + 10);
   });
 });

@@ -7,20 +7,63 @@ import { filenameSafeString, type ParseResults } from '@parsedmarc-ts/parser';
 import { parsedAggregateReportsToCsv, parsedForensicReportsToCsv, parsedSmtpTlsReportsToCsv } from './csv.js';
 import { indentedJson } from './json.js';
 
-/** Unique sample file names, "<subject>.eml", then "<subject> (1).eml"... */
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional overrides that make a name display as another:
+ * never in a file name.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** File names are at most 255 bytes; this leaves room for " (123456).eml". */
+const maxBaseBytes = 200;
+const utf8 = new TextEncoder();
+
+/** The file name base for a subject: attacker-controlled, so never a path, a control character or too long. */
+function sampleBase(subject: string | null): string {
+  // Sanitized again: a subject must never become a path ("../x").
+  let base = filenameSafeString(subject)
+    .replace(UNSAFE_IN_NAMES, '')
+    .replace(/^[.\s]+/, '');
+  if (utf8.encode(base).length > maxBaseBytes) {
+    const chars = Array.from(base);
+    while (utf8.encode(chars.join('')).length > maxBaseBytes) chars.pop();
+    base = chars.join('');
+  }
+  return base || 'sample';
+}
+
+/**
+ * Unique sample file names, "<subject>.eml", then "<subject> (1).eml"...: each subject's next number is
+ * remembered, so naming n samples of one subject probes about n names, not n squared.
+ */
+export class SampleNamer {
+  private readonly next = new Map<string, number>();
+  /** Every name given, so a subject that reads "X (1)" cannot meet the second sample of "X". */
+  private readonly given = new Set<string>();
+
+  /** @param taken whether a name (without ".eml") is already used elsewhere (a file from an earlier run) */
+  constructor(private readonly taken: (name: string) => boolean = () => false) {}
+
+  name(subject: string | null): string {
+    const base = sampleBase(subject);
+    let n = this.next.get(base) ?? 0;
+    let name = n === 0 ? base : `${base} (${n})`;
+    while (this.given.has(name) || this.taken(name)) {
+      n += 1;
+      name = `${base} (${n})`;
+    }
+    this.next.set(base, n + 1);
+    this.given.add(name);
+    return `${name}.eml`;
+  }
+}
+
+/** Unique sample file names for the subjects, in order. */
 export function sampleFileNames(
   subjects: readonly (string | null)[],
   taken: (name: string) => boolean = () => false,
 ): string[] {
-  const used = new Set<string>();
-  return subjects.map((subject) => {
-    // Sanitized again: a subject is attacker-controlled and must never become a path ("../x").
-    const base = filenameSafeString(subject).replace(/^[.\s]+/, '') || 'sample';
-    let name = base;
-    for (let n = 1; used.has(name) || taken(name); n += 1) name = `${base} (${n})`;
-    used.add(name);
-    return `${name}.eml`;
-  });
+  const namer = new SampleNamer(taken);
+  return subjects.map((subject) => namer.name(subject));
 }
 
 export function getReportZip(results: ParseResults): Uint8Array {

@@ -23,7 +23,7 @@ import {
   forensicCsvHeader,
   forensicCsvLines,
   JsonArrayWriter,
-  sampleFileNames,
+  SampleNamer,
   smtpTlsCsvHeader,
   smtpTlsCsvLines,
 } from '@parsedmarc-ts/output';
@@ -171,6 +171,8 @@ export class OutputDirSink implements ResultSink {
   private readonly json: Record<ParsedReport['report_type'], JsonArrayWriter>;
   private readonly csv: Record<ParsedReport['report_type'], AppendFile>;
   private readonly samplesDir: string;
+  /** Names already on disk count as taken, so a second run never overwrites an earlier sample. */
+  private readonly sampleNamer: SampleNamer;
 
   readonly name = 'output-dir';
 
@@ -187,6 +189,9 @@ export class OutputDirSink implements ResultSink {
     try {
       mkdirSync(dir, { recursive: true });
       this.samplesDir = join(dir, 'samples');
+      this.sampleNamer = new SampleNamer((candidate) =>
+        existsSync(join(this.samplesDir, `${candidate}.eml`)),
+      );
       const aggregate = openJsonArray(join(dir, files.aggregateJson));
       const forensic = openJsonArray(join(dir, files.forensicJson));
       const smtpTls = openJsonArray(join(dir, files.smtpTlsJson));
@@ -226,15 +231,15 @@ export class OutputDirSink implements ResultSink {
   }
 
   private writeSample(subject: string | null, sample: string): void {
-    mkdirSync(this.samplesDir, { recursive: true });
-    // Names already on disk count as taken, so a second run never overwrites an earlier sample.
-    const [name] = sampleFileNames([subject], (candidate) =>
-      existsSync(join(this.samplesDir, `${candidate}.eml`)),
-    );
-    const file = new AppendFile(join(this.samplesDir, name!));
-    file.write(sample);
-    file.sync();
-    file.close();
+    try {
+      mkdirSync(this.samplesDir, { recursive: true });
+      const file = new AppendFile(join(this.samplesDir, this.sampleNamer.name(subject)));
+      file.write(sample);
+      file.sync();
+      file.close();
+    } catch (error) {
+      throw unwritable(this.samplesDir, error);
+    }
   }
 
   async flush(): Promise<SinkRefusal[]> {
