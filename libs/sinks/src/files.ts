@@ -2,7 +2,8 @@
  * The -o folder: aggregate.json/.csv, forensic.json/.csv, smtp_tls.json/.csv (or the names configured)
  * and samples/<subject>.eml,
  * written incrementally (bounded memory for huge reports) and appended to like the original does when the
- * files exist already. flush() fsyncs every file.
+ * files exist already. flush() fsyncs every file and records the durable point (checkpoint.ts), to which
+ * every file is cut back together after a crash.
  */
 import {
   closeSync,
@@ -28,6 +29,7 @@ import {
   smtpTlsCsvLines,
 } from '@parsedmarc-ts/output';
 
+import { OutputCheckpoint } from './checkpoint.js';
 import { outputFilesDefaults, type OutputFiles } from './config.js';
 import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 import { SinkError } from './errors.js';
@@ -173,6 +175,8 @@ export class OutputDirSink implements ResultSink {
   private readonly samplesDir: string;
   /** Names already on disk count as taken, so a second run never overwrites an earlier sample. */
   private readonly sampleNamer: SampleNamer;
+  /** Every file cut back to the same report after a crash. */
+  private readonly checkpoint: OutputCheckpoint;
 
   readonly name = 'output-dir';
 
@@ -192,6 +196,12 @@ export class OutputDirSink implements ResultSink {
       this.sampleNamer = new SampleNamer((candidate) =>
         existsSync(join(this.samplesDir, `${candidate}.eml`)),
       );
+      this.checkpoint = new OutputCheckpoint(
+        dir,
+        this.samplesDir,
+        Object.values(files).map((name) => join(dir, name)),
+      );
+      this.checkpoint.recover();
       const aggregate = openJsonArray(join(dir, files.aggregateJson));
       const forensic = openJsonArray(join(dir, files.forensicJson));
       const smtpTls = openJsonArray(join(dir, files.smtpTlsJson));
@@ -233,7 +243,9 @@ export class OutputDirSink implements ResultSink {
   private writeSample(subject: string | null, sample: string): void {
     try {
       mkdirSync(this.samplesDir, { recursive: true });
-      const file = new AppendFile(join(this.samplesDir, this.sampleNamer.name(subject)));
+      const name = this.sampleNamer.name(subject);
+      this.checkpoint.sampleComing(name);
+      const file = new AppendFile(join(this.samplesDir, name));
       file.write(sample);
       file.sync();
       file.close();
@@ -245,6 +257,7 @@ export class OutputDirSink implements ResultSink {
   async flush(): Promise<SinkRefusal[]> {
     try {
       for (const file of this.files) file.sync();
+      this.checkpoint.record();
     } catch (error) {
       throw unwritable(this.dir, error);
     }
@@ -258,5 +271,6 @@ export class OutputDirSink implements ResultSink {
       file.sync();
       file.close();
     }
+    this.checkpoint.record();
   }
 }

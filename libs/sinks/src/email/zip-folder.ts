@@ -15,6 +15,8 @@ const LIMIT = 0xffffffff;
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
+    // The -o folder's own bookkeeping (.parsedmarc-checkpoint.json) is not a result.
+    if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(path)));
     else if (entry.isFile()) out.push(path);
