@@ -82,12 +82,37 @@ function enter(ctx: WalkContext, source: string, role: WalkContext['role']): Wal
 }
 
 /** Yields every outcome of one byte stream; never throws but for InputStreamError. */
+/** The byte order of text that starts with a UTF-16 byte order mark, else null. */
+function utf16ByteOrder(head: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  return null;
+}
+
+/** UTF-16 text as UTF-8, chunk by chunk (the mark dropped; malformed units become U+FFFD). */
+async function* utf16ToUtf8(stream: ByteStream, encoding: 'utf-16le' | 'utf-16be'): ByteStream {
+  const decoder = new TextDecoder(encoding);
+  const encoder = new TextEncoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
+    if (text !== '') yield encoder.encode(text);
+  }
+  const rest = decoder.decode();
+  if (rest !== '') yield encoder.encode(rest);
+}
+
 export async function* walk(stream: ByteStream, ctx: WalkContext): AsyncGenerator<ParseOutcome> {
   let peeked: PeekedStream;
   try {
     peeked = await peekStream(stream, sniffBytes);
   } catch (error) {
     yield failure(error, ctx.source, 'INVALID_ARCHIVE');
+    return;
+  }
+  const utf16 = utf16ByteOrder(peeked.head);
+  if (utf16 !== null) {
+    // UTF-16 with a byte order mark (some Windows reporters): transparent, like gzip.
+    yield* walk(utf16ToUtf8(peeked.stream, utf16), ctx);
     return;
   }
   const format = detectFormat(peeked.head);

@@ -297,6 +297,29 @@ describe('input streams', () => {
   });
 });
 
+describe('UTF-16 with a byte order mark', () => {
+  /** The text as UTF-16 with its mark, little or big endian. */
+  const utf16 = (text: string, bigEndian: boolean): Buffer => {
+    const le = Buffer.from(`\ufeff${text}`, 'utf16le');
+    return bigEndian ? Buffer.from(le).swap16() : le;
+  };
+
+  test('is read as the same report as UTF-8, plain, gzipped or streamed in odd-sized chunks', async () => {
+    const xml = Buffer.from(niceXml).toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"');
+    const expected = await run(Buffer.from(niceXml));
+    expect(expected[0]?.ok).toBe(true);
+    for (const bigEndian of [false, true]) {
+      const bytes = utf16(xml, bigEndian);
+      for (const input of [bytes, zlib.gzipSync(bytes), chunked(bytes, 77)]) {
+        const outcomes = await run(input);
+        expect(outcomes.map((o) => (o.ok ? o.parsed : o.error.code))).toEqual(
+          expected.map((o) => (o.ok ? o.parsed : o.error.code)),
+        );
+      }
+    }
+  });
+});
+
 describe('extractXml', () => {
   test('plain, gzip and zip give the same text; JSON passes too', () => {
     const text = niceXml.toString('utf8');
