@@ -228,18 +228,25 @@ async function* walkOutlookMsg(peeked: PeekedStream, ctx: WalkContext): AsyncGen
 
 async function* walkMbox(peeked: PeekedStream, ctx: WalkContext): AsyncGenerator<ParseOutcome> {
   let messages = 0;
+  let outcomes = 0;
   try {
     for await (const message of splitMbox(peeked.stream, ctx.limits, ctx.source)) {
       messages++;
-      const inner = enter(ctx, `${ctx.source}#${message.number}`, ctx.role);
-      yield* walkEmail(message.bytes, inner);
+      // Like a zip's members: a message that is no report (ordinary mail) is skipped without a word, as the
+      // original skips it; a report that is broken is still an outcome of its own.
+      const inner = enter(ctx, `${ctx.source}#${message.number}`, 'member');
+      for await (const outcome of walkEmail(message.bytes, inner)) {
+        outcomes++;
+        yield outcome;
+      }
     }
   } catch (error) {
     yield failure(error, ctx.source, 'INVALID_EMAIL');
     return;
   }
-  if (messages === 0 && ctx.role === 'input') {
-    yield fail('UNRECOGNIZED_FORMAT', `${unrecognizedFormatMessage}: the mbox holds no message`, ctx.source);
+  if (outcomes === 0 && ctx.role === 'input') {
+    const what = messages === 0 ? 'no message' : `no report in its ${messages} message${messages === 1 ? '' : 's'}`;
+    yield fail('UNRECOGNIZED_FORMAT', `${unrecognizedFormatMessage}: the mbox holds ${what}`, ctx.source);
   }
 }
 

@@ -138,7 +138,7 @@ describe('emails', () => {
 });
 
 describe('mbox', () => {
-  test('every message, numbered from 1; a message without a report is an error of its own', async () => {
+  test('every message, numbered from 1; a message without a report is skipped, as in the original', async () => {
     const mbox = makeMbox([
       mimeEmail('one', [{ filename: 'a.xml.gz', contentType: 'application/gzip', content: niceGz }]),
       mimeEmail('two: no report', []),
@@ -149,12 +149,18 @@ describe('mbox', () => {
     ]);
     const expected = [
       'box.mbox#1!attachment[0]:a.xml.gz aggregate 20',
-      'box.mbox#2 UNRECOGNIZED_FORMAT',
       'box.mbox#3!attachment[0]:tls.json smtp_tls',
       'box.mbox#4 forensic',
     ];
     expect(summary(await run(mbox, { source: 'box.mbox' }))).toEqual(expected);
     expect(summary(await run(chunked(mbox, 333), { source: 'box.mbox' }))).toEqual(expected);
+  });
+
+  test('an mbox of ordinary mail is one UNRECOGNIZED_FORMAT outcome, not one per message', async () => {
+    const mbox = makeMbox([mimeEmail('hello', []), mimeEmail('lunch?', []), mimeEmail('minutes', [])]);
+    const outcomes = await run(mbox, { source: 'box.mbox' });
+    expect(summary(outcomes)).toEqual(['box.mbox UNRECOGNIZED_FORMAT']);
+    expect(outcomes[0]!.ok ? '' : outcomes[0]!.error.message).toMatch(/no report in its 3 messages/);
   });
 });
 
