@@ -36,4 +36,15 @@ describe('forensic sample file names', () => {
     expect(JSON.parse(readFileSync(join(dir, 'out/aggregate.json'), 'utf8'))).toHaveLength(1);
     expect(JSON.parse(readFileSync(join(dir, 'out/forensic.json'), 'utf8'))).toHaveLength(2);
   });
+
+  it('never reach the terminal raw: a subject named in a message is printed with its escapes shown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-samples-'));
+    const mail = join(dir, 'not-a-report.eml');
+    writeFileSync(mail, 'From: a@example.com\r\nSubject: hi\u001b[2J\u001b]0;owned\u0007\r\n\r\nhello\r\n');
+    const run = await runCli(['--offline', '-s', mail]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('hi\\u001b[2J\\u001b]0;owned\\u0007');
+    // eslint-disable-next-line no-control-regex -- no control character may be left
+    expect(run.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+  });
 });

@@ -96,6 +96,18 @@ interface RunLog {
   close(): void;
 }
 
+/**
+ * A message line as it may reach a terminal: report contents (a subject, a file name) come from strangers,
+ * so control characters (an escape sequence, a NUL, a carriage return that hides the line) and direction
+ * overrides are shown escaped, never sent raw.
+ */
+const printable = (line: string): string =>
+  line.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
 function createLog(stderr: MainIo['stderr'], settings: CliConfig['log']): RunLog {
   let fd: number | null = null;
   if (settings.file) {
@@ -113,13 +125,15 @@ function createLog(stderr: MainIo['stderr'], settings: CliConfig['log']): RunLog
   };
   return {
     warn(line) {
-      stderr.write(`parsedmarc: ${line}\n`);
-      toFile('WARNING', line);
+      const text = printable(line);
+      stderr.write(`parsedmarc: ${text}\n`);
+      toFile('WARNING', text);
     },
     info(line) {
       if (!settings.verbose) return;
-      stderr.write(`parsedmarc: ${line}\n`);
-      toFile('INFO', line);
+      const text = printable(line);
+      stderr.write(`parsedmarc: ${text}\n`);
+      toFile('INFO', text);
     },
     close() {
       if (fd !== null) closeSync(fd);
