@@ -169,6 +169,19 @@ describe('limits', () => {
     expect(error.context.limit).toBe('maxXmlTextBytes');
   });
 
+  it('a huge attribute is refused naming a tag, not a text node', () => {
+    const parser = new AggregateReportStreamParser(
+      { onHeader() {}, onRecord() {} },
+      { limits: { maxXmlTextBytes: 1000 } },
+    );
+    parser.write(`${head.slice(0, head.indexOf('<org_name>'))}<org_name a="`);
+    const error = parseErrorOf(() => {
+      for (let i = 0; i < 100; i++) parser.write('a'.repeat(100));
+    });
+    expect(error.context.limit).toBe('maxXmlTextBytes');
+    expect(error.message).toMatch(/^A tag \(its attributes\) exceeds/);
+  });
+
   it('too many records → LIMIT_EXCEEDED maxRecords', () => {
     const many = report(...Array.from({ length: 11 }, (_, i) => record(`192.0.2.${i}`)));
     const error = expectCode(many, 'LIMIT_EXCEEDED', { limits: { maxRecords: 10 } });

@@ -81,6 +81,7 @@ export class AggregateReportStreamParser {
   // Screening of the raw text, before saxes buffers it.
   #tail = '';
   #runWithoutMarkup = 0;
+  #inTag = false;
   #decoder: TextDecoder | undefined;
   #reportedBadUtf8 = false;
 
@@ -255,10 +256,18 @@ export class AggregateReportStreamParser {
     this.#tail = chunk.length >= 8 ? chunk.slice(-8) : (this.#tail + chunk).slice(-8);
 
     const lastMarkup = chunk.lastIndexOf('<');
+    const lastTagEnd = chunk.lastIndexOf('>');
+    // Inside a tag when its '<' came last: what runs on is its attributes, not text.
+    if (lastMarkup > lastTagEnd) this.#inTag = true;
+    else if (lastTagEnd >= 0) this.#inTag = false;
     this.#runWithoutMarkup =
       lastMarkup < 0 ? this.#runWithoutMarkup + chunk.length : chunk.length - lastMarkup - 1;
     if (this.#runWithoutMarkup > this.#limits.maxXmlTextBytes) {
-      throw this.#limit('maxXmlTextBytes', this.#limits.maxXmlTextBytes, 'A text node');
+      throw this.#limit(
+        'maxXmlTextBytes',
+        this.#limits.maxXmlTextBytes,
+        this.#inTag ? 'A tag (its attributes)' : 'A text node',
+      );
     }
   }
 
