@@ -52,7 +52,12 @@ export class ParseError extends Error {
   readonly retriable = false;
   readonly [brand] = true;
 
-  constructor(code: ParseErrorCode, message: string, context: ParseErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: ParseErrorCode,
+    message: string,
+    context: ParseErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ParseError';
     this.code = code;
@@ -108,7 +113,12 @@ export class InvalidSmtpTlsReport extends ParseError {
   }
 }
 
-export function limitExceeded(limit: keyof ParseLimits, limitValue: number, what: string, context: ParseErrorContext = {}): ParseError {
+export function limitExceeded(
+  limit: keyof ParseLimits,
+  limitValue: number,
+  what: string,
+  context: ParseErrorContext = {},
+): ParseError {
   return new ParseError('LIMIT_EXCEEDED', `${what} exceeds the limit ${limit}=${limitValue}`, {
     ...context,
     limit,

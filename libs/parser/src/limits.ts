@@ -25,6 +25,11 @@ export interface ParseLimits {
   maxRecords: number;
   /** Messages in one mbox file. */
   maxMboxMessages: number;
+  /**
+   * Characters of one forensic or SMTP TLS report rendered as JSON (outputs render each report whole, and
+   * a JavaScript string holds at most about 512 million characters; escaping can multiply a string by 6).
+   */
+  maxReportJsonChars: number;
 }
 
 export const defaultParseLimits: Readonly<ParseLimits> = Object.freeze({
@@ -38,6 +43,7 @@ export const defaultParseLimits: Readonly<ParseLimits> = Object.freeze({
   maxXmlTextBytes: 1024 * 1024,
   maxRecords: 2_000_000,
   maxMboxMessages: 1_000_000,
+  maxReportJsonChars: 128 * 1024 * 1024,
 });
 
 export function resolveLimits(overrides: Partial<ParseLimits> = {}): ParseLimits {

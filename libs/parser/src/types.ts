@@ -231,7 +231,11 @@ export type ReportType = 'aggregate' | 'forensic' | 'smtp_tls';
 
 export type ParsedReport =
   | { report_type: 'aggregate'; report: AggregateReport }
-  | { report_type: 'forensic'; report: ForensicReport; /** the whole failure-report email, for `-o` .eml output */ email?: Uint8Array }
+  | {
+      report_type: 'forensic';
+      report: ForensicReport;
+      /** the whole failure-report email, for `-o` .eml output */ email?: Uint8Array;
+    }
   | { report_type: 'smtp_tls'; report: SmtpTlsReport };
 
 /** The combined results, as printed on stdout and saved by saveOutput (seed keys). */

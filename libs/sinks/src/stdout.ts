@@ -6,6 +6,9 @@ import type { Writable } from 'node:stream';
 import { compactJson, indentedJson, JsonArrayWriter } from '@parsedmarc-ts/output';
 import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from './contract.js';
 
+/** Pieces are joined into writes of about this many characters, never into one huge string. */
+const writeChars = 1 << 20;
+
 /** Buffers text and writes it to a stream with backpressure. */
 class StreamText {
   private pending: string[] = [];
@@ -14,10 +17,19 @@ class StreamText {
     this.pending.push(chunk);
   };
   async drain(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = this.pending.join('');
+    const pieces = this.pending;
     this.pending = [];
-    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    for (let start = 0; start < pieces.length;) {
+      let end = start;
+      let chars = 0;
+      while (end < pieces.length && (end === start || chars + pieces[end]!.length <= writeChars)) {
+        chars += pieces[end]!.length;
+        end += 1;
+      }
+      const text = end === start + 1 ? pieces[start]! : pieces.slice(start, end).join('');
+      start = end;
+      if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    }
   }
 }
 
@@ -30,8 +42,9 @@ export class StdoutJsonSink implements ResultSink {
   readonly name = 'stdout';
   private readonly text: StreamText;
   private readonly aggregates: JsonArrayWriter;
-  private readonly forensic: unknown[] = [];
-  private readonly smtpTls: unknown[] = [];
+  /** Rendered as they come (the document lists them after every aggregate report), one string each. */
+  private readonly forensic: string[] = [];
+  private readonly smtpTls: string[] = [];
 
   /** @param prettify the original's indented document; false: one line (its --no-prettify-json) */
   constructor(
@@ -43,6 +56,25 @@ export class StdoutJsonSink implements ResultSink {
     this.aggregates = new JsonArrayWriter(this.text.add, 2, false, prettify ? 'indented' : 'compact');
   }
 
+  /** One element of the forensic or SMTP TLS array, laid out as JSON.stringify would inside the document. */
+  private render(report: unknown): string {
+    return this.prettify ? indentedJson(report, 4) : compactJson(report);
+  }
+
+  /** `key` then the array of rendered elements, piece by piece. */
+  private addArray(key: string, elements: readonly string[]): void {
+    this.text.add(key);
+    if (elements.length === 0) {
+      this.text.add('[]');
+      return;
+    }
+    elements.forEach((element, i) => {
+      this.text.add(this.prettify ? `${i === 0 ? '[' : ','}\n    ` : i === 0 ? '[' : ', ');
+      this.text.add(element);
+    });
+    this.text.add(this.prettify ? '\n  ]' : ']');
+  }
+
   /** Nothing was printed yet (the header waits for the first write): print nothing. */
   async discard(): Promise<void> {}
 
@@ -51,8 +83,8 @@ export class StdoutJsonSink implements ResultSink {
     if (parsed.report_type === 'aggregate') {
       this.aggregates.addAggregatePart(parsed.report, isFirstPart(item), isLastPart(item));
       await this.text.drain();
-    } else if (parsed.report_type === 'forensic') this.forensic.push(parsed.report);
-    else this.smtpTls.push(parsed.report);
+    } else if (parsed.report_type === 'forensic') this.forensic.push(this.render(parsed.report));
+    else this.smtpTls.push(this.render(parsed.report));
   }
 
   async flush(): Promise<SinkRefusal[]> {
@@ -62,13 +94,9 @@ export class StdoutJsonSink implements ResultSink {
 
   async close(): Promise<void> {
     this.aggregates.close();
-    if (this.prettify) {
-      this.text.add(`,\n  "forensic_reports": ${indentedJson(this.forensic, 2)}`);
-      this.text.add(`,\n  "smtp_tls_reports": ${indentedJson(this.smtpTls, 2)}\n}\n`);
-    } else {
-      this.text.add(`, "forensic_reports": ${compactJson(this.forensic)}`);
-      this.text.add(`, "smtp_tls_reports": ${compactJson(this.smtpTls)}}\n`);
-    }
+    this.addArray(this.prettify ? ',\n  "forensic_reports": ' : ', "forensic_reports": ', this.forensic);
+    this.addArray(this.prettify ? ',\n  "smtp_tls_reports": ' : ', "smtp_tls_reports": ', this.smtpTls);
+    this.text.add(this.prettify ? '\n}\n' : '}\n');
     await this.text.drain();
   }
 }

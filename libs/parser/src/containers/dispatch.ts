@@ -16,6 +16,7 @@ import {
   type PeekedStream,
 } from './bytes.js';
 import { detectFormat } from './detect.js';
+import { checkRenderedSize } from './rendered-size.js';
 import { gunzip } from './gzip.js';
 import type { ParseOutcome } from './index.js';
 import { splitMbox } from './mbox.js';
@@ -245,7 +246,8 @@ async function* walkMbox(peeked: PeekedStream, ctx: WalkContext): AsyncGenerator
     return;
   }
   if (outcomes === 0 && ctx.role === 'input') {
-    const what = messages === 0 ? 'no message' : `no report in its ${messages} message${messages === 1 ? '' : 's'}`;
+    const what =
+      messages === 0 ? 'no message' : `no report in its ${messages} message${messages === 1 ? '' : 's'}`;
     yield fail('UNRECOGNIZED_FORMAT', `${unrecognizedFormatMessage}: the mbox holds ${what}`, ctx.source);
   }
 }
@@ -263,6 +265,7 @@ async function* walkEmail(bytes: Uint8Array, ctx: WalkContext): AsyncGenerator<P
   try {
     const forensic = await forensicReportFromEmail(email, { limits: ctx.limits, source: ctx.source });
     if (forensic !== null) {
+      checkRenderedSize(forensic, ctx.limits, ctx.source);
       // The rest of a failure report email is the failed message, not reports of its own.
       yield {
         ok: true,
@@ -337,6 +340,7 @@ async function* walkJson(peeked: PeekedStream, ctx: WalkContext): AsyncGenerator
       ctx.source,
     );
     const report = parseSmtpTlsReportJson(decodeUtf8Lenient(bytes), { source: ctx.source });
+    checkRenderedSize(report, ctx.limits, ctx.source);
     yield { ok: true, source: ctx.source, parsed: { report_type: 'smtp_tls', report } };
   } catch (error) {
     yield failure(error, ctx.source, 'INVALID_SMTP_TLS_REPORT');

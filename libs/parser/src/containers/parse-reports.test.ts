@@ -326,6 +326,27 @@ describe('UTF-16 with a byte order mark', () => {
   });
 });
 
+describe('reports too big to render', () => {
+  test('a forensic or SMTP TLS report whose JSON would pass maxReportJsonChars is refused by that name', async () => {
+    const limits = { maxReportJsonChars: 20_000 };
+    const controls = '\u0001'.repeat(3000); // 3,000 characters, 18,000 once escaped
+    const eml = Buffer.from(forensicEml)
+      .toString('latin1')
+      .replace('Subject: Subject', `Subject: ${controls}`);
+    const tls = JSON.parse(Buffer.from(tlsJson).toString('utf8')) as Record<string, unknown>;
+    tls['organization-name'] = controls;
+    for (const input of [Buffer.from(eml, 'latin1'), Buffer.from(JSON.stringify(tls))]) {
+      expect((await run(input))[0]?.ok).toBe(true);
+      const [outcome] = await run(input, { limits, source: 'big' });
+      expect(outcome?.ok).toBe(false);
+      if (outcome?.ok === false) {
+        expect(outcome.error.code).toBe('LIMIT_EXCEEDED');
+        expect(outcome.error.context.limit).toBe('maxReportJsonChars');
+      }
+    }
+  });
+});
+
 describe('extractXml', () => {
   test('plain, gzip and zip give the same text; JSON passes too', () => {
     const text = niceXml.toString('utf8');
