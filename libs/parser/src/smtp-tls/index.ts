@@ -99,7 +99,11 @@ function policy(r: Reader, value: Json | undefined, path: string): SmtpTlsPolicy
   const description = r.object(p['policy'], `${path}.policy`);
   const summary = r.object(p['summary'], `${path}.summary`);
   const policyDomain = r.string(description['policy-domain'], `${path}.policy.policy-domain`);
-  const policyType = r.string(description['policy-type'], `${path}.policy.policy-type`);
+  // Some reporters write the type in capitals ("STS"): the same type, so taken as it means.
+  const writtenType = r.string(description['policy-type'], `${path}.policy.policy-type`);
+  const policyType = policyTypes.includes(writtenType.toLowerCase())
+    ? writtenType.toLowerCase()
+    : writtenType;
   if (!policyTypes.includes(policyType)) {
     r.fail(
       `${path}.policy.policy-type must be one of ${policyTypes.join(', ')}, not ${JSON.stringify(policyType)}`,
@@ -190,14 +194,19 @@ export function parseSmtpTlsReportJson(
   }
   const report = r.object(document, 'report');
   // Checked in the original's order, so the first missing field named is the same.
-  for (const field of ['organization-name', 'date-range', 'contact-info', 'report-id', 'policies']) {
+  // contact-info changes no number: real reporters send it null or not at all, and such a report is kept
+  // (contact_info null). Every other field is required.
+  for (const field of ['organization-name', 'date-range', 'report-id', 'policies']) {
     if (report[field] === undefined) r.fail(`missing required field ${field}`);
   }
   const organizationName = r.string(report['organization-name'], 'organization-name');
   const dateRange = r.object(report['date-range'], 'date-range');
   const beginDate = r.string(dateRange['start-datetime'], 'date-range.start-datetime');
   const endDate = r.string(dateRange['end-datetime'], 'date-range.end-datetime');
-  const contactInfo = r.string(report['contact-info'], 'contact-info');
+  const contactInfo =
+    report['contact-info'] === undefined || report['contact-info'] === null
+      ? null
+      : r.string(report['contact-info'], 'contact-info');
   const reportId = r.string(report['report-id'], 'report-id');
   const policies = report['policies'];
   if (!Array.isArray(policies)) r.fail(`policies must be a list, not ${describe(policies ?? null)}`);

@@ -110,7 +110,25 @@ describe('parseSmtpTlsReportJson', () => {
     expect(parseSmtpTlsReportJson(bytes).policies[0]!.successful_session_count).toBe(5326);
   });
 
-  test.each(['organization-name', 'date-range', 'contact-info', 'report-id', 'policies'])(
+  test('keeps a report whose contact-info is null or missing (real reporters send both), and reads "STS" as sts', () => {
+    for (const contact of [null, undefined]) {
+      const report = valid();
+      if (contact === undefined) delete report['contact-info'];
+      else report['contact-info'] = contact;
+      report.policies[0].policy['policy-type'] = 'STS';
+      const parsed = parseSmtpTlsReportJson(JSON.stringify(report));
+      expect(parsed.contact_info).toBeNull();
+      expect(parsed.policies[0]!.policy_type).toBe('sts');
+    }
+  });
+
+  test('a policy type that is no known type, whatever its case, is still refused', () => {
+    const report = valid();
+    report.policies[0].policy['policy-type'] = 'DANE';
+    expect(parseError(() => parseSmtpTlsReportJson(JSON.stringify(report))).message).toContain('"DANE"');
+  });
+
+  test.each(['organization-name', 'date-range', 'report-id', 'policies'])(
     'a report without %s is INVALID_SMTP_TLS_REPORT naming the field and the source',
     (field) => {
       const report = valid();
