@@ -280,7 +280,7 @@ export function buildCommand(): Command {
     )
     .option(
       '--schema-registry <URL>',
-      'Confluent-API schema registry for the Avro Kafka topics (needed with -K)',
+      'Confluent-API schema registry: with -K, our Avro topics; without, the original JSON messages for the --save-* types',
     )
     .option(
       '--publish-raw-mail',
