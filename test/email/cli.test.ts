@@ -21,10 +21,12 @@ const inputs = [
 const localDate = (d = new Date()) =>
   `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 
+/** The results in an -o folder (not its own bookkeeping, .parsedmarc-checkpoint.json). */
 function filesUnder(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
+      if (name.startsWith('.')) continue;
       const path = join(d, name);
       if (statSync(path).isDirectory()) walk(path);
       else out[relative(dir, path)] = readFileSync(path, 'utf8');
