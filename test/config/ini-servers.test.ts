@@ -201,6 +201,7 @@ describe('[maildir]', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'out/aggregate.json'), 'utf8'))).toHaveLength(1);
+    expect(existsSync(join(maildir, 'new', '1700000000.1.host'))).toBe(true);
   });
 });
 
