@@ -24,6 +24,9 @@ for name in "${SERVERS[@]}"; do
   eval "$(tools/"$name"/ctl.sh env)"
 done
 
+# A search server found running keeps the indexes of earlier runs: past 1,000 shards it refuses new ones.
+for url in ${ELASTICSEARCH_URL:-} ${OPENSEARCH_URL:-}; do node tools/prune-search-indexes.mjs "$url" 30; done
+
 echo "== build (tsc -b)"
 npm run build
 echo "== lint"
