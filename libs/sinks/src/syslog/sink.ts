@@ -8,7 +8,7 @@
 import { createSocket, type Socket as DatagramSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { originalSyslogMessages } from '@parsedmarc-ts/output';
 import type { SyslogSinkConfig } from '../config.js';
@@ -134,7 +134,14 @@ class StreamTransport implements Transport {
     const { server: host, port, timeoutSeconds } = this.config;
     return new Promise((resolve, reject) => {
       const socket = this.tls
-        ? tlsConnect({ host, port, servername: host, minVersion: 'TLSv1.2', ...this.tls })
+        ? // SNI carries a name only, never an address (RFC 6066).
+          tlsConnect({
+            host,
+            port,
+            ...(isIP(host) ? {} : { servername: host }),
+            minVersion: 'TLSv1.2',
+            ...this.tls,
+          })
         : netConnect({ host, port });
       const timer = setTimeout(
         () => socket.destroy(new Error(`no connection within ${timeoutSeconds} s`)),
