@@ -9,6 +9,12 @@ import { z } from 'zod';
 export const saveSchema = z.object({ aggregate: z.boolean(), forensic: z.boolean(), smtpTls: z.boolean() });
 export type SaveSelection = z.infer<typeof saveSchema>;
 
+const saveKeyOf = { aggregate: 'aggregate', forensic: 'forensic', smtp_tls: 'smtpTls' } as const;
+
+/** Whether the selection saves reports of this type. */
+export const saves = (save: SaveSelection, reportType: keyof typeof saveKeyOf): boolean =>
+  save[saveKeyOf[reportType]];
+
 /** How a Kafka client reaches the brokers: TLS and SASL PLAIN, as the original's [kafka] user/password/ssl. */
 export const kafkaSecuritySchema = z
   .object({

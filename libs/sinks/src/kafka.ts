@@ -5,11 +5,9 @@
  * nothing left to do.
  */
 import { createJsonReportPublisher, createReportPublisher, type ReportPublisher } from '@parsedmarc-ts/kafka';
-import { kafkaBrokers, type KafkaSinkConfig, type SaveSelection } from './config.js';
+import { kafkaBrokers, saves, type KafkaSinkConfig, type SaveSelection } from './config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from './contract.js';
 import { kafkaConnectionSecurity } from './kafka-security.js';
-
-const saveKey = { aggregate: 'aggregate', forensic: 'forensic', smtp_tls: 'smtpTls' } as const;
 
 export class KafkaSink implements ResultSink {
   readonly name = 'kafka';
@@ -38,7 +36,7 @@ export class KafkaSink implements ResultSink {
   }
 
   async write(item: ResultItem): Promise<void> {
-    if (this.save !== null && !this.save[saveKey[item.parsed.report_type]]) return;
+    if (this.save !== null && !saves(this.save, item.parsed.report_type)) return;
     await this.publisher.publish(item.parsed, item.part, { source: item.source });
   }
 

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { hecEventsOf, type HecEventOptions } from '@parsedmarc-ts/output';
 import { backoffDelay, sleep } from '@parsedmarc-ts/service-runtime';
-import type { HecSinkConfig } from '../config.js';
+import { saves, type HecSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { OneInFlight, retryingRequest } from '../http.js';
@@ -143,7 +143,7 @@ export class HecSink implements ResultSink {
   private async take(item: ResultItem): Promise<void> {
     const { save } = this.config;
     const type = item.parsed.report_type;
-    if (!(type === 'aggregate' ? save.aggregate : type === 'forensic' ? save.forensic : save.smtpTls)) return;
+    if (!saves(save, type)) return;
     const result = hecEventsOf(item.parsed, this.eventOptions, item.part?.firstRecord ?? 0);
     if (!result.ok) {
       this.refusals.push({ sink: this.name, source: item.source, code: result.code, reason: result.reason });

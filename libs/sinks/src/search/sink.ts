@@ -23,7 +23,7 @@ import {
   searchIndexTemplates,
   type SearchIndexOptions,
 } from '@parsedmarc-ts/output';
-import type { SearchSinkConfig } from '../config.js';
+import { saves, type SearchSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { OneInFlight, retryingRequest } from '../http.js';
@@ -121,7 +121,7 @@ export class SearchSink implements ResultSink {
   async write(item: ResultItem): Promise<void> {
     const { save } = this.config;
     const type = item.parsed.report_type;
-    if (!(type === 'aggregate' ? save.aggregate : type === 'forensic' ? save.forensic : save.smtpTls)) return;
+    if (!saves(save, type)) return;
     const result = searchDocumentsOf(item.parsed, this.indexOptions, item.part?.firstRecord ?? 0);
     if (!result.ok) {
       this.refusals.push({ sink: this.name, source: item.source, code: result.code, reason: result.reason });

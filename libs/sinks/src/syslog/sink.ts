@@ -11,12 +11,11 @@ import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { originalSyslogMessages } from '@parsedmarc-ts/output';
-import type { SyslogSinkConfig } from '../config.js';
+import { saves, type SyslogSinkConfig } from '../config.js';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import type { SinkContext } from '../registry.js';
 
-const saveKey = { aggregate: 'aggregate', forensic: 'forensic', smtp_tls: 'smtpTls' } as const;
 /** The largest UDP payload over IPv4. */
 const maxDatagramBytes = 65_507;
 /** Messages written between two points where the socket's buffer is confirmed written out. */
@@ -256,7 +255,7 @@ export class SyslogSink implements ResultSink {
   }
 
   async write(item: ResultItem): Promise<void> {
-    if (!this.config.save[saveKey[item.parsed.report_type]]) return;
+    if (!saves(this.config.save, item.parsed.report_type)) return;
     for (const message of originalSyslogMessages(item.parsed)) {
       await this.transport.send(Buffer.from(message, 'utf8'), item);
     }

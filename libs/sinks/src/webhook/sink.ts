@@ -9,13 +9,12 @@ import { reportKey } from '@parsedmarc-ts/avro';
 import { AggregateJsonWriter, compactJson, indentedJson } from '@parsedmarc-ts/output';
 import type { ParsedReport } from '@parsedmarc-ts/parser';
 import { interceptors, type Dispatcher } from 'undici';
-import type { WebhookSinkConfig } from '../config.js';
+import { saves, type WebhookSinkConfig } from '../config.js';
 import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { httpAgent, isTransientStatus, postJson, retryAfterMs, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
 
-const saveKey = { aggregate: 'aggregate', forensic: 'forensic', smtp_tls: 'smtpTls' } as const;
 const urlKey = { aggregate: 'aggregateUrl', forensic: 'forensicUrl', smtp_tls: 'smtpTlsUrl' } as const;
 
 export class WebhookSink implements ResultSink {
@@ -52,7 +51,7 @@ export class WebhookSink implements ResultSink {
   async write(item: ResultItem): Promise<void> {
     const type = item.parsed.report_type;
     const url = this.config[urlKey[type]];
-    if (url === null || !this.config.save[saveKey[type]]) return;
+    if (url === null || !saves(this.config.save, type)) return;
     if (item.parsed.report_type === 'aggregate') {
       this.aggregateWriter.addPart(item.parsed.report, isFirstPart(item), isLastPart(item));
       if (!isLastPart(item)) return;
