@@ -22,8 +22,12 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
+    // unit: the tests beside the code, no server needed; integration: test/, against the real servers.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['libs/**/*.test.ts', 'apps/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'] } },
+    ],
   },
 });

@@ -138,6 +138,19 @@ describe('parsedmarc on files', () => {
     expect(results.smtp_tls_reports).toHaveLength(1);
   });
 
+  it('with --debug names each input and the failure context; without, one line per failure', async () => {
+    const dir = tmp();
+    copyFileSync(samples('aggregate/old_draft_from_wiki.xml'), join(dir, 'a.xml'));
+    writeFileSync(join(dir, 'b-garbage.bin'), Buffer.from('this is not a report at all\n'));
+    const plain = await runCli(['--offline', dir]);
+    const debug = await runCli(['--offline', '--debug', dir]);
+    expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+    expect(debug.code).toBe(plain.code);
+    expect(debug.stdout).toBe(plain.stdout);
+    expect(debug.stderr).toContain(`input: ${join(dir, 'a.xml')}`);
+    expect(debug.stderr).toMatch(/b-garbage\.bin: UNRECOGNIZED_FORMAT context: \{.*"source"/);
+  });
+
   it('appends to existing output files like the original', async () => {
     const out = tmp();
     const file = samples('aggregate/old_draft_from_wiki.xml');

@@ -3,9 +3,11 @@
  * this project's additions (--offline, SMTP TLS topic, "failure" aliases of the "forensic" flags, secrets
  * from files). Parsing only: values are validated by config.ts.
  */
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 
-export const VERSION = '0.1.0';
+/** The package's version, from its package.json (one place to bump it); src/ and dist/ sit beside it alike. */
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export interface RawCliOptions {
   configFile?: string;

@@ -39,7 +39,6 @@ export const cliConfigSchema = z.object({
   configFile: z.string().nullable(),
   silent: z.boolean(),
   log: z.object({
-    warnings: z.boolean(),
     verbose: z.boolean(),
     debug: z.boolean(),
     file: z.string().min(1).nullable(),
@@ -376,6 +375,8 @@ function candidateOf(
   // Parsed samples never carry attachment payloads here (only their sha256 and size): the key is checked
   // and there is nothing left to strip.
   r.boolean('general', 'strip_attachment_payloads');
+  // Warnings are always printed (on stderr, where the original needs --warnings): the key is checked only.
+  r.boolean('general', 'warnings');
   const hasSearch = (s: 'elasticsearch' | 'opensearch') =>
     present.has(s) || (s === 'elasticsearch' && implicitElasticsearch);
 
@@ -384,7 +385,6 @@ function candidateOf(
     configFile,
     silent,
     log: {
-      warnings: r.boolean('general', 'warnings') ?? false,
       verbose: (r.boolean('general', 'verbose') ?? false) || debug,
       debug,
       file: r.path('general', 'log_file') ?? null,

@@ -89,10 +89,14 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   }
 }
 
-/** Messages on stderr (and in the --log-file): warnings always, information with --verbose or --debug. */
+/**
+ * Messages on stderr (and in the --log-file): warnings always, information with --verbose or --debug,
+ * details (each input, each failure's context) with --debug.
+ */
 interface RunLog {
   warn(line: string): void;
   info(line: string): void;
+  debug(line: string): void;
   close(): void;
 }
 
@@ -135,6 +139,12 @@ function createLog(stderr: MainIo['stderr'], settings: CliConfig['log']): RunLog
       stderr.write(`parsedmarc: ${text}\n`);
       toFile('INFO', text);
     },
+    debug(line) {
+      if (!settings.debug) return;
+      const text = printable(line);
+      stderr.write(`parsedmarc: ${text}\n`);
+      toFile('DEBUG', text);
+    },
     close() {
       if (fd !== null) closeSync(fd);
       fd = null;
@@ -164,6 +174,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   let failures = problems.length;
   for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
   log.info(`${files.length} input file${files.length === 1 ? '' : 's'} to read`);
+  for (const file of files) log.debug(`input: ${file}`);
 
   if (config.rawMail) {
     const { publishRawMail } = await import('./kafka.js');
@@ -202,6 +213,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
     onError: (source: string, error: ParseError) => {
       progress.clear();
       warn(`${source}: ${error.code}: ${error.message}`);
+      log.debug(`${source}: ${error.code} context: ${JSON.stringify(error.context)}`);
     },
     onRefused: (refusal: SinkRefusal) => {
       progress.clear();
