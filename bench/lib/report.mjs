@@ -344,7 +344,7 @@ export function writeReport({ machine, meta, results, outDir, quick }) {
     "- Both tools' `--offline` still look up each source IP in a bundled IP-to-country database (theirs: ipinfo_lite.mmdb, which also gives the AS; ours: DB-IP country); neither does DNS.",
     '- The corpus is generated from a seed by `bench/corpus.mjs` (realistic reports: 10 reporters, IPv4 and IPv6 sources, 0–3 DKIM and 1–2 SPF results, override reasons, optional envelope fields; ~700 bytes of XML per record) and cached under `bench/.corpus/`. Every run also counts the reports and records each tool wrote and flags any difference.',
     '',
-    '## Targets (issue 6)',
+    '## Targets',
     '',
     targets.md,
     '',

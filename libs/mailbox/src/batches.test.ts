@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, dispositionOf, groupByDisposition, planBatches } from './batches.js';
+import { dispositionOf, groupByDisposition, planBatches } from './batches.js';
 
 const refs = (...sizes: number[]) => sizes.map((size, i) => ({ id: String(i + 1), size }));
 
@@ -35,14 +35,5 @@ describe('groupByDisposition', () => {
       ['Invalid', ['a', 'c']],
       ['Aggregate', ['b', 'd']],
     ]);
-  });
-});
-
-describe('backoffDelay', () => {
-  it('doubles from the base up to the cap, with at most 20 % taken off as jitter', () => {
-    expect([0, 1, 2, 3, 10].map((a) => backoffDelay(a, 500, 4000, () => 1))).toEqual([
-      500, 1000, 2000, 4000, 4000,
-    ]);
-    expect(backoffDelay(2, 500, 4000, () => 0)).toBe(1600);
   });
 });

@@ -61,10 +61,3 @@ export function groupByDisposition<T, D extends string>(
   });
   return groups;
 }
-
-/** Reconnect delay: exponential from `baseMs`, capped at `maxMs`, with up to 20 % jitter so that several
- * clients do not hammer a restarting server in step. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt));
-  return Math.round(exponential * (0.8 + 0.2 * random()));
-}

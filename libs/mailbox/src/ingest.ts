@@ -6,13 +6,8 @@
  * durably processed in the reports folder, where the next run finds it again (a reprocess, never a loss).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  backoffDelay,
-  DEFAULT_BATCH_LIMITS,
-  groupByDisposition,
-  planBatches,
-  type BatchLimits,
-} from './batches.js';
+import { backoffDelay } from '@parsedmarc-ts/service-runtime';
+import { DEFAULT_BATCH_LIMITS, groupByDisposition, planBatches, type BatchLimits } from './batches.js';
 import { MailboxError } from './errors.js';
 import {
   DISPOSITIONS,
@@ -191,7 +186,7 @@ export async function runIngest(
       if (!MailboxError.is(error, 'CONNECTION') || options.signal?.aborted) throw error;
       failures += 1;
       if (failures > maxReconnects) throw error;
-      const delayMs = backoffDelay(failures - 1, backoff.baseMs, backoff.maxMs);
+      const delayMs = backoffDelay(failures - 1, { initialMs: backoff.baseMs, maxMs: backoff.maxMs });
       options.onReconnect?.({ attempt: failures, delayMs, error });
       try {
         await sleep(delayMs, undefined, { signal: options.signal });

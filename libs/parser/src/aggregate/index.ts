@@ -1,5 +1,5 @@
-// Aggregate (rua) report parsing. Owner: aggregate parser work. Contract (do not change signatures without
-// updating callers in containers/ and apps/cli):
+// Aggregate (rua) report parsing: whole reports (parseAggregateReport) and huge ones in parts, over the
+// streaming parser of stream.ts.
 import { ParseError, limitExceeded } from '../errors.js';
 import { resolveLimits } from '../limits.js';
 import type { AggregateRecord, AggregateReport, AggregateReportHeader } from '../types.js';

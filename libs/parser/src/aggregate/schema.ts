@@ -60,46 +60,63 @@ export const AUTH_HUMAN_RESULT = 47;
 
 const CONTEXT_COUNT = 48;
 
+/** The objects a text element's value is stored in. */
+export type TextHolder = 'metadata' | 'policy' | 'record' | 'reason' | 'auth';
+
+/** Where each text element's value goes: its holder and the field there. VERSION and ERROR are special. */
+export const textFields: (readonly [TextHolder, string] | undefined)[] = new Array(CONTEXT_COUNT);
+
 /** Contexts whose text is collected (their children are ignored). */
 export const isTextElement: boolean[] = new Array<boolean>(CONTEXT_COUNT).fill(false);
-for (const c of [
-  VERSION,
-  ORG_NAME,
-  EMAIL,
-  EXTRA_CONTACT_INFO,
-  REPORT_ID,
-  BEGIN,
-  END,
-  ERROR,
-  GENERATOR,
-  POLICY_DOMAIN,
-  ADKIM,
-  ASPF,
-  P,
-  SP,
-  PCT,
-  FO,
-  NP,
-  TESTING,
-  DISCOVERY_METHOD,
-  SOURCE_IP,
-  COUNT,
-  DISPOSITION,
-  EVALUATED_DKIM,
-  EVALUATED_SPF,
-  REASON_TYPE,
-  REASON_COMMENT,
-  HEADER_FROM,
-  ENVELOPE_FROM,
-  ENVELOPE_TO,
-  AUTH_DOMAIN,
-  AUTH_SELECTOR,
-  AUTH_SCOPE,
-  AUTH_RESULT,
-  AUTH_HUMAN_RESULT,
-]) {
-  isTextElement[c] = true;
-}
+isTextElement[VERSION] = true;
+isTextElement[ERROR] = true;
+
+const fields = (holder: TextHolder, entries: Record<string, number>): void => {
+  for (const [field, context] of Object.entries(entries)) {
+    textFields[context] = [holder, field];
+    isTextElement[context] = true;
+  }
+};
+fields('metadata', {
+  org_name: ORG_NAME,
+  email: EMAIL,
+  extra_contact_info: EXTRA_CONTACT_INFO,
+  report_id: REPORT_ID,
+  begin: BEGIN,
+  end: END,
+  generator: GENERATOR,
+});
+const policyFields = {
+  domain: POLICY_DOMAIN,
+  adkim: ADKIM,
+  aspf: ASPF,
+  p: P,
+  sp: SP,
+  pct: PCT,
+  fo: FO,
+  np: NP,
+  testing: TESTING,
+  discovery_method: DISCOVERY_METHOD,
+};
+fields('policy', policyFields);
+fields('record', {
+  source_ip: SOURCE_IP,
+  count: COUNT,
+  disposition: DISPOSITION,
+  dkim: EVALUATED_DKIM,
+  spf: EVALUATED_SPF,
+  header_from: HEADER_FROM,
+  envelope_from: ENVELOPE_FROM,
+  envelope_to: ENVELOPE_TO,
+});
+fields('reason', { type: REASON_TYPE, comment: REASON_COMMENT });
+fields('auth', {
+  domain: AUTH_DOMAIN,
+  selector: AUTH_SELECTOR,
+  scope: AUTH_SCOPE,
+  result: AUTH_RESULT,
+  human_result: AUTH_HUMAN_RESULT,
+});
 
 /** children[parent].get(localName) → child context; absent → IGNORED. */
 export const children: (Map<string, number> | undefined)[] = new Array(CONTEXT_COUNT);
@@ -118,18 +135,7 @@ define(METADATA, {
   generator: GENERATOR,
 });
 define(DATE_RANGE, { begin: BEGIN, end: END });
-define(POLICY, {
-  domain: POLICY_DOMAIN,
-  adkim: ADKIM,
-  aspf: ASPF,
-  p: P,
-  sp: SP,
-  pct: PCT,
-  fo: FO,
-  np: NP,
-  testing: TESTING,
-  discovery_method: DISCOVERY_METHOD,
-});
+define(POLICY, policyFields);
 define(RECORD, {
   row: ROW,
   identifiers: IDENTIFIERS,

@@ -435,113 +435,29 @@ export class AggregateReportStreamParser {
 
   /** Stores a text element's value; the first occurrence of each counts. */
   #setText(context: number, value: string | null): void {
-    const m = this.#metadata;
-    const p = this.#policy;
-    const r = this.#record;
-    const a = this.#auth;
-    switch (context) {
-      case S.VERSION:
-        if (this.#version === undefined) this.#version = value;
-        return;
-      case S.ORG_NAME:
-        if (m && m.org_name === undefined) m.org_name = value;
-        return;
-      case S.EMAIL:
-        if (m && m.email === undefined) m.email = value;
-        return;
-      case S.EXTRA_CONTACT_INFO:
-        if (m && m.extra_contact_info === undefined) m.extra_contact_info = value;
-        return;
-      case S.REPORT_ID:
-        if (m && m.report_id === undefined) m.report_id = value;
-        return;
-      case S.BEGIN:
-        if (m && m.begin === undefined) m.begin = value;
-        return;
-      case S.END:
-        if (m && m.end === undefined) m.end = value;
-        return;
-      case S.ERROR:
-        if (m && value !== null && m.errors.length < MAX_PROBLEMS) m.errors.push(value);
-        return;
-      case S.GENERATOR:
-        if (m && m.generator === undefined) m.generator = value;
-        return;
-      case S.POLICY_DOMAIN:
-        if (p && p.domain === undefined) p.domain = value;
-        return;
-      case S.ADKIM:
-        if (p && p.adkim === undefined) p.adkim = value;
-        return;
-      case S.ASPF:
-        if (p && p.aspf === undefined) p.aspf = value;
-        return;
-      case S.P:
-        if (p && p.p === undefined) p.p = value;
-        return;
-      case S.SP:
-        if (p && p.sp === undefined) p.sp = value;
-        return;
-      case S.PCT:
-        if (p && p.pct === undefined) p.pct = value;
-        return;
-      case S.FO:
-        if (p && p.fo === undefined) p.fo = value;
-        return;
-      case S.NP:
-        if (p && p.np === undefined) p.np = value;
-        return;
-      case S.TESTING:
-        if (p && p.testing === undefined) p.testing = value;
-        return;
-      case S.DISCOVERY_METHOD:
-        if (p && p.discovery_method === undefined) p.discovery_method = value;
-        return;
-      case S.SOURCE_IP:
-        if (r && r.source_ip === undefined) r.source_ip = value;
-        return;
-      case S.COUNT:
-        if (r && r.count === undefined) r.count = value;
-        return;
-      case S.DISPOSITION:
-        if (r && r.disposition === undefined) r.disposition = value;
-        return;
-      case S.EVALUATED_DKIM:
-        if (r && r.dkim === undefined) r.dkim = value;
-        return;
-      case S.EVALUATED_SPF:
-        if (r && r.spf === undefined) r.spf = value;
-        return;
-      case S.REASON_TYPE:
-        if (this.#reason && this.#reason.type === undefined) this.#reason.type = value;
-        return;
-      case S.REASON_COMMENT:
-        if (this.#reason && this.#reason.comment === undefined) this.#reason.comment = value;
-        return;
-      case S.HEADER_FROM:
-        if (r && r.header_from === undefined) r.header_from = value;
-        return;
-      case S.ENVELOPE_FROM:
-        if (r && r.envelope_from === undefined) r.envelope_from = value;
-        return;
-      case S.ENVELOPE_TO:
-        if (r && r.envelope_to === undefined) r.envelope_to = value;
-        return;
-      case S.AUTH_DOMAIN:
-        if (a && a.domain === undefined) a.domain = value;
-        return;
-      case S.AUTH_SELECTOR:
-        if (a && a.selector === undefined) a.selector = value;
-        return;
-      case S.AUTH_SCOPE:
-        if (a && a.scope === undefined) a.scope = value;
-        return;
-      case S.AUTH_RESULT:
-        if (a && a.result === undefined) a.result = value;
-        return;
-      case S.AUTH_HUMAN_RESULT:
-        if (a && a.human_result === undefined) a.human_result = value;
-        return;
+    const target = S.textFields[context];
+    if (target === undefined) {
+      if (context === S.VERSION && this.#version === undefined) this.#version = value;
+      const m = this.#metadata;
+      if (context === S.ERROR && m && value !== null && m.errors.length < MAX_PROBLEMS) m.errors.push(value);
+      return;
+    }
+    const holder = this.#holder(target[0]) as Record<string, string | null | undefined> | undefined;
+    if (holder !== undefined && holder[target[1]] === undefined) holder[target[1]] = value;
+  }
+
+  #holder(holder: S.TextHolder): object | undefined {
+    switch (holder) {
+      case 'metadata':
+        return this.#metadata;
+      case 'policy':
+        return this.#policy;
+      case 'record':
+        return this.#record;
+      case 'reason':
+        return this.#reason;
+      case 'auth':
+        return this.#auth;
     }
   }
 

@@ -1,4 +1,4 @@
-// RFC 822 / MIME message parsing (through mailparser). Owner: forensic/SMTP-TLS/email work.
+// RFC 822 / MIME message parsing (through mailparser): forensic samples and the reports mail carries.
 import type { Attachment, StructuredHeader } from 'mailparser';
 import { loadMailparser } from './mailparser.js';
 import { ParseError, limitExceeded } from '../errors.js';
