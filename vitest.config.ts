@@ -8,6 +8,7 @@ const src = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: [
+      { find: /^@parsedmarc-ts\/errors$/, replacement: src('./libs/errors/src/index.ts') },
       { find: /^@parsedmarc-ts\/parser$/, replacement: src('./libs/parser/src/index.ts') },
       { find: /^@parsedmarc-ts\/output$/, replacement: src('./libs/output/src/index.ts') },
       { find: /^@parsedmarc-ts\/api$/, replacement: src('./libs/api/src/index.ts') },

@@ -42,7 +42,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
     }
-    if (error instanceof ConfigError) {
+    if (ConfigError.is(error)) {
       io.stderr.write(`parsedmarc: ${error.message}\n`);
       return 2;
     }
@@ -78,7 +78,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
         config = resolveCliConfig(options, [], io.env);
         log.info(`configuration read again${config.configFile ? ` from ${config.configFile}` : ''}`);
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
+        if (!ConfigError.is(error)) throw error;
         log.warn(`the configuration read again is refused, going on with the previous one: ${error.message}`);
         config = { ...config, filePaths: [] };
       }

@@ -55,7 +55,7 @@ export interface RawMailSink {
 export function rawMailHandler(
   sink: RawMailSink,
   folders: { ingested: ArchiveSubfolder; invalid: ArchiveSubfolder },
-  onTooLarge: (message: MailMessage, error: PoisonMessageError) => void = () => undefined,
+  onTooLarge: (message: MailMessage, error: PoisonMessageError<string>) => void = () => undefined,
 ): BatchHandler {
   return {
     async process(messages) {
@@ -66,7 +66,7 @@ export function rawMailHandler(
       return results.map((result, i) => {
         if (result.status === 'fulfilled') return folders.ingested;
         const error: unknown = result.reason;
-        if (error instanceof PoisonMessageError && error.code === 'MESSAGE_TOO_LARGE') {
+        if (PoisonMessageError.is(error) && error.code === 'MESSAGE_TOO_LARGE') {
           onTooLarge(messages[i]!, error);
           return folders.invalid;
         }

@@ -22,7 +22,6 @@ import {
   type KafkaSinkServiceConfig,
 } from '@parsedmarc-ts/kafka';
 import { backoffDelay } from '@parsedmarc-ts/service-runtime';
-import { SinkError } from '@parsedmarc-ts/sinks';
 import { checkSmtpServer, EmailResults, sendResultsMail } from '@parsedmarc-ts/sinks/email';
 import { decodeReportMessage, messageSource, reportTopicKinds } from '@parsedmarc-ts/sinks/service';
 import {
@@ -139,7 +138,7 @@ export async function startSinkSmtp(overrides: Partial<KafkaServiceSpec<typeof s
   await service.retrying(
     'checking the SMTP server',
     () => checkSmtpServer(email, context, Math.min(10, email.retryBudgetSeconds)),
-    (error) => (SinkError.is(error) ? error.retriable : isRetriable(error)),
+    isRetriable,
   );
   // A throwaway group to read the state topic from its beginning, deleted once read.
   const readerGroup = `${stateTopic}-reader-${process.pid}-${Date.now()}`;

@@ -14,6 +14,7 @@ import type {
   SmtpTlsPolicy,
   SmtpTlsReport,
 } from '@parsedmarc-ts/parser';
+import { PdmError } from '@parsedmarc-ts/errors';
 import type * as avro from './generated/types.js';
 
 /** Pipeline metadata carried beside a report. */
@@ -181,10 +182,11 @@ export function parsedToAvro(parsed: ParsedReport, meta: ReportMeta): avro.Parse
   }
 }
 
-export class InvalidParsedMessage extends Error {
-  readonly code = 'UNDECODABLE_MESSAGE';
+/** A dmarc_parsed value whose report_type names a report it does not carry. */
+export class InvalidParsedMessage extends PdmError<'UNDECODABLE_MESSAGE', Record<string, unknown>> {
+  readonly family = 'poison';
   constructor(message: string) {
-    super(message);
+    super('UNDECODABLE_MESSAGE', message, {});
     this.name = 'InvalidParsedMessage';
   }
 }

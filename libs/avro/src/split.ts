@@ -5,20 +5,16 @@
  * the last with is_last), so the pipeline's parts are lossless and self-describing whatever the parser did.
  */
 import type avsc from 'avsc';
+import { PdmError } from '@parsedmarc-ts/errors';
 import type { AggregateReport, ReportPart as ParserPart } from '@parsedmarc-ts/parser';
 import { topicType } from './codec.js';
 import type { AggregateRecord, AggregateReportMessage, Origin, ReportPart } from './generated/types.js';
 
 /** A single record, or a report without records, that alone is larger than the bound. */
-export class MessageTooLargeError extends Error {
-  readonly code = 'MESSAGE_TOO_LARGE';
-  readonly retriable = false;
-  constructor(
-    message: string,
-    readonly size: number,
-    readonly maxBytes: number,
-  ) {
-    super(message);
+export class MessageTooLargeError extends PdmError<'MESSAGE_TOO_LARGE', { size: number; maxBytes: number }> {
+  readonly family = 'poison';
+  constructor(message: string, size: number, maxBytes: number) {
+    super('MESSAGE_TOO_LARGE', message, { size, maxBytes });
     this.name = 'MessageTooLargeError';
   }
 }

@@ -2,6 +2,7 @@
  * Typed errors of the enrichment library. Lookups never throw (a failed lookup is a null field); these are
  * raised only while setting an enricher up, for configuration a user has to fix.
  */
+import { isPdmError, PdmError } from '@parsedmarc-ts/errors';
 
 export const enrichErrorCodes = [
   /** A nameserver that is not "ip", "ip:port" or "[ipv6]:port". */
@@ -22,12 +23,8 @@ export interface EnrichErrorContext {
   [key: string]: unknown;
 }
 
-const brand = Symbol.for('parsedmarc-ts.EnrichError');
-
-export class EnrichError extends Error {
-  readonly code: EnrichErrorCode;
-  readonly context: EnrichErrorContext;
-  readonly [brand] = true;
+export class EnrichError extends PdmError<EnrichErrorCode, EnrichErrorContext> {
+  readonly family = 'enrich';
 
   constructor(
     code: EnrichErrorCode,
@@ -35,15 +32,13 @@ export class EnrichError extends Error {
     context: EnrichErrorContext = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, context, { cause: options?.cause });
     this.name = 'EnrichError';
-    this.code = code;
-    this.context = context;
   }
 
   /** Brand check that survives duplicated module copies (unlike instanceof). */
   static is(value: unknown): value is EnrichError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+    return isPdmError(value, 'enrich');
   }
 
   /** One line for stderr and logs: "<source>: <CODE>: <message>". */

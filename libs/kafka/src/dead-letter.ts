@@ -1,5 +1,6 @@
 /** Dead letters: the failing input (or a reference to it), the stage, a typed error code and message. */
 import { sha256Hex, type DeadLetter } from '@parsedmarc-ts/avro';
+import { isPdmError } from '@parsedmarc-ts/errors';
 import { sizeLimits } from './topics.js';
 import type { InputMessage, OutputMessage } from './processor.js';
 
@@ -15,15 +16,19 @@ export interface DeadLetterInput {
   now?: number;
 }
 
-/** The error's stable code: ParseError and pipeline errors carry one; anything else is INTERNAL_ERROR. */
+/**
+ * The error's stable code: every error of ours carries one, a system error its errno name (ECONNRESET);
+ * anything else is INTERNAL_ERROR.
+ */
 export function errorCode(error: unknown): string {
+  if (isPdmError(error)) return error.code;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'INTERNAL_ERROR';
 }
 
 function contextJson(error: unknown): string | null {
-  const context = (error as { context?: unknown } | null)?.context;
-  if (context === undefined || context === null) return null;
+  if (!isPdmError(error)) return null;
+  const { context } = error;
   try {
     return JSON.stringify(context);
   } catch {
@@ -34,7 +39,7 @@ function contextJson(error: unknown): string | null {
 export function deadLetterValue(d: DeadLetterInput): DeadLetter {
   const payload = d.payload !== undefined ? d.payload : (d.input?.value ?? null);
   const message = d.error instanceof Error ? d.error.message : String(d.error);
-  const contextSource = (d.error as { context?: { source?: unknown } } | null)?.context?.source;
+  const contextSource = isPdmError(d.error) ? d.error.context['source'] : undefined;
   const source = d.source ?? (typeof contextSource === 'string' ? contextSource : null);
   return {
     stage: d.stage,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { ParseError, limitExceeded } from '@parsedmarc-ts/parser';
-import { decodeValue, encodeValue } from '@parsedmarc-ts/avro';
+import { decodeValue, encodeValue, InvalidParsedMessage, MessageTooLargeError } from '@parsedmarc-ts/avro';
+import { isPdmError } from '@parsedmarc-ts/errors';
+import { ConfigError, IniError } from '@parsedmarc-ts/service-runtime';
 import {
   deadLetterValue,
   errorCode,
@@ -12,6 +14,7 @@ import {
   prefixedTopicNames,
   RegistryUnavailableError,
   sizeLimits,
+  TransactionFailedError,
   subjectOf,
   type InputMessage,
 } from './index.js';
@@ -24,6 +27,32 @@ const {
 } = kafkajs;
 
 describe('error classification', () => {
+  it('every error of the libraries has the one base: family, code, retriable, context', () => {
+    const errors = [
+      new ParseError('UNRECOGNIZED_FORMAT', 'junk', { source: 'a.bin' }),
+      new PoisonMessageError('UNDECODABLE_MESSAGE', 'bad', { schemaId: 7 }),
+      new RegistryUnavailableError('away'),
+      new TransactionFailedError(new Error('abort failed')),
+      new MessageTooLargeError('big', 20, 10),
+      new InvalidParsedMessage('no report'),
+      new ConfigError('bad value'),
+      new IniError('INI_SYNTAX', 'parsedmarc.ini', 3, 'no section'),
+    ];
+    expect(errors.map((e) => [isPdmError(e), e.family, e.code, e.retriable, typeof e.context])).toEqual([
+      [true, 'parse', 'UNRECOGNIZED_FORMAT', false, 'object'],
+      [true, 'poison', 'UNDECODABLE_MESSAGE', false, 'object'],
+      [true, 'pipeline', 'REGISTRY_UNAVAILABLE', true, 'object'],
+      [true, 'pipeline', 'TRANSACTION_FAILED', true, 'object'],
+      [true, 'poison', 'MESSAGE_TOO_LARGE', false, 'object'],
+      [true, 'poison', 'UNDECODABLE_MESSAGE', false, 'object'],
+      [true, 'config', 'INVALID_CONFIG', false, 'object'],
+      [true, 'config', 'INI_SYNTAX', false, 'object'],
+    ]);
+    expect(errors.map((e) => isRetriable(e))).toEqual(errors.map((e) => e.retriable));
+    expect(ConfigError.is(errors[7])).toBe(true);
+    expect(PoisonMessageError.is(errors[4])).toBe(true);
+  });
+
   it('retries environment faults and nothing about the data', () => {
     expect(isRetriable(new RegistryUnavailableError('registry away'))).toBe(true);
     expect(isRetriable(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'))).toBe(true);

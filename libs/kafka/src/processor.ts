@@ -9,7 +9,7 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
-import { isFenced, isRetriable, PoisonMessageError } from './errors.js';
+import { isFenced, isRetriable, PoisonMessageError, TransactionFailedError } from './errors.js';
 import { sizeLimits } from './topics.js';
 
 export interface InputMessage {
@@ -84,15 +84,6 @@ export function inputMessageOf(topic: string, partition: number, message: KafkaM
     headers,
     timestamp: Number(message.timestamp),
   };
-}
-
-/** A transaction that failed and could not be aborted: retried with a new producer. */
-class TransientProducerError extends Error {
-  readonly retriable = true;
-  constructor(cause: unknown) {
-    super(`transaction failed and could not be aborted: ${(cause as Error).message}`, { cause });
-    this.name = 'TransientProducerError';
-  }
 }
 
 /** Thrown inside the retry loop when the chunk's partition is no longer ours: ends it without committing. */
@@ -360,7 +351,7 @@ export class TransactionalProcessor {
       // A producer stuck in a transaction state (see usableProducer) is replaced, then the chunk retried.
       if (/Transaction state exception/i.test((error as Error).message)) {
         this.producerBroken = true;
-        throw new TransientProducerError(error);
+        throw new TransactionFailedError(error);
       }
       throw error;
     }
@@ -407,7 +398,7 @@ export class TransactionalProcessor {
       }
       // Not aborted: the broker aborts it (fenced by the replacement producer, or on its timeout); the chunk
       // is retried with a new producer.
-      if (!aborted) throw new TransientProducerError(error);
+      if (!aborted) throw new TransactionFailedError(error);
       throw error;
     }
     this.options.hooks?.onCommitted?.(chunk.length, outputs, performance.now() - started);

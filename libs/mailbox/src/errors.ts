@@ -4,6 +4,8 @@
  * OUTPUT comes from the caller's handler (a sink could not write or flush) and stops the run with the
  * message left in place.
  */
+import { isPdmError, PdmError } from '@parsedmarc-ts/errors';
+
 export type MailboxErrorCode = 'CONNECTION' | 'AUTH' | 'COMMAND' | 'MAILDIR' | 'OUTPUT';
 
 export interface MailboxErrorContext {
@@ -13,18 +15,21 @@ export interface MailboxErrorContext {
   messages?: string[];
 }
 
-export class MailboxError extends Error {
+/** `retriable` for CONNECTION only: reconnecting may help. */
+export class MailboxError extends PdmError<MailboxErrorCode, MailboxErrorContext> {
+  readonly family = 'mailbox';
   override readonly name = 'MailboxError';
   constructor(
-    readonly code: MailboxErrorCode,
+    code: MailboxErrorCode,
     message: string,
-    readonly context: MailboxErrorContext,
+    context: MailboxErrorContext,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, context, { cause: options?.cause, retriable: code === 'CONNECTION' });
   }
 
+  /** Brand check (surviving duplicated module copies), of one code when given. */
   static is(error: unknown, code?: MailboxErrorCode): error is MailboxError {
-    return error instanceof MailboxError && (code === undefined || error.code === code);
+    return isPdmError(error, 'mailbox') && (code === undefined || error.code === code);
   }
 }

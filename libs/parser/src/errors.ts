@@ -4,6 +4,7 @@
  * member...) so that one bad input in a batch can be reported on one line and the rest of the batch goes on.
  */
 
+import { isPdmError, PdmError } from '@parsedmarc-ts/errors';
 import type { ParseLimits } from './limits.js';
 
 export const parseErrorCodes = [
@@ -43,14 +44,9 @@ export interface ParseErrorContext {
   [key: string]: unknown;
 }
 
-const brand = Symbol.for('parsedmarc-ts.ParseError');
-
-export class ParseError extends Error {
-  readonly code: ParseErrorCode;
-  readonly context: ParseErrorContext;
-  /** Parse errors are about the input, never about the environment: retrying the same bytes fails again. */
-  readonly retriable = false;
-  readonly [brand] = true;
+/** Parse errors are about the input, never about the environment: retrying the same bytes fails again. */
+export class ParseError extends PdmError<ParseErrorCode, ParseErrorContext> {
+  readonly family = 'parse';
 
   constructor(
     code: ParseErrorCode,
@@ -58,15 +54,13 @@ export class ParseError extends Error {
     context: ParseErrorContext = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, context, { cause: options?.cause });
     this.name = 'ParseError';
-    this.code = code;
-    this.context = context;
   }
 
   /** Brand check that survives duplicated module copies (unlike instanceof). */
   static is(value: unknown): value is ParseError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+    return isPdmError(value, 'parse');
   }
 
   /** Returns a copy whose context names the source, unless it already names a more specific one. */
@@ -81,10 +75,6 @@ export class ParseError extends Error {
   describe(): string {
     const where = this.context.source ?? '<input>';
     return `${where}: ${this.code}: ${this.message}`;
-  }
-
-  toJSON(): { code: ParseErrorCode; message: string; context: ParseErrorContext } {
-    return { code: this.code, message: this.message, context: this.context };
   }
 }
 

@@ -5,12 +5,29 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isPdmError, PdmError } from '@parsedmarc-ts/errors';
 
-export class ConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
-  constructor(message: string) {
-    super(message);
+export type ConfigErrorCode =
+  | 'INVALID_CONFIG'
+  | 'INI_SYNTAX'
+  | 'INI_DUPLICATE_SECTION'
+  | 'INI_DUPLICATE_KEY'
+  | 'INI_MISSING_SECTION'
+  | 'INI_NO_VALUE';
+
+/** A setting (flag, variable, ini line) a user has to fix: exit 2 for the CLI, a failed start for a service. */
+export class ConfigError<Code extends ConfigErrorCode = ConfigErrorCode> extends PdmError<
+  Code,
+  Record<string, unknown>
+> {
+  readonly family = 'config';
+  constructor(message: string, code: Code = 'INVALID_CONFIG' as Code, context: Record<string, unknown> = {}) {
+    super(code, message, context);
     this.name = 'ConfigError';
+  }
+
+  static is(value: unknown): value is ConfigError {
+    return isPdmError(value, 'config');
   }
 }
 

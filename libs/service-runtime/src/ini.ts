@@ -27,19 +27,12 @@
  *
  * Pure: the caller reads the file and passes its text and its name (used in messages only).
  */
-import { ConfigError } from './config.js';
+import { ConfigError, type ConfigErrorCode } from './config.js';
 
-export type IniErrorCode =
-  'INI_SYNTAX' | 'INI_DUPLICATE_SECTION' | 'INI_DUPLICATE_KEY' | 'INI_MISSING_SECTION' | 'INI_NO_VALUE';
-
-// ConfigError declares its `code` as the literal 'INVALID_CONFIG'; seen through this wider constructor type,
-// IniError can carry its own codes while staying, at run time, an instance of ConfigError (so a caller that
-// maps ConfigError to a configuration failure handles it too).
-const ConfigErrorBase: new (message: string) => Error = ConfigError;
+export type IniErrorCode = Exclude<ConfigErrorCode, 'INVALID_CONFIG'>;
 
 /** A file the original parsedmarc's configparser would refuse. The message starts with `file:line: `. */
-export class IniError extends ConfigErrorBase {
-  readonly code: IniErrorCode;
+export class IniError extends ConfigError<IniErrorCode> {
   readonly file: string;
   /** 1-based line of the (first) offending line. */
   readonly line: number;
@@ -53,9 +46,8 @@ export class IniError extends ConfigErrorBase {
     detail: string,
     lines: readonly number[] = [line],
   ) {
-    super(`${file}:${line}: ${detail}`);
+    super(`${file}:${line}: ${detail}`, code, { file, line });
     this.name = 'IniError';
-    this.code = code;
     this.file = file;
     this.line = line;
     this.lines = lines;

@@ -4,6 +4,8 @@
  * decides between backing off, dead-lettering and stopping from the error itself.
  */
 
+import { isPdmError, PdmError } from '@parsedmarc-ts/errors';
+
 export const sinkErrorCodes = [
   /** A sink setting is wrong (a malformed URL, a folder that is a file): a configuration error, exit 2. */
   'INVALID_SINK_CONFIG',
@@ -37,18 +39,13 @@ export interface SinkErrorContext {
   [key: string]: unknown;
 }
 
-const brand = Symbol.for('parsedmarc-ts.SinkError');
-
 const retriableCodes: ReadonlySet<SinkErrorCode> = new Set(['SINK_UNREACHABLE', 'SINK_UNAVAILABLE']);
 
-export class SinkError extends Error {
-  readonly code: SinkErrorCode;
-  readonly context: SinkErrorContext;
-  /** Whether writing the same items again later may succeed (the target away or overloaded). */
-  readonly retriable: boolean;
+/** `retriable`: whether writing the same items again later may succeed (the target away or overloaded). */
+export class SinkError extends PdmError<SinkErrorCode, SinkErrorContext> {
+  readonly family = 'sink';
   /** A bad setting rather than a fault of the moment: the CLI exits 2 on it. */
   readonly isConfiguration: boolean;
-  readonly [brand] = true;
 
   constructor(
     code: SinkErrorCode,
@@ -56,27 +53,20 @@ export class SinkError extends Error {
     context: SinkErrorContext,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, context, { cause: options?.cause, retriable: retriableCodes.has(code) });
     this.name = 'SinkError';
-    this.code = code;
-    this.context = context;
-    this.retriable = retriableCodes.has(code);
     this.isConfiguration =
       code === 'INVALID_SINK_CONFIG' || code === 'SINK_AUTH_FAILED' || code === 'SINK_TLS_FAILED';
   }
 
   /** Brand check that survives duplicated module copies (unlike instanceof). */
   static is(value: unknown): value is SinkError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+    return isPdmError(value, 'sink');
   }
 
   /** One line for stderr and logs: "<sink> (<target>): <CODE>: <message>". */
   describe(): string {
     const where = this.context.target ? `${this.context.sink} (${this.context.target})` : this.context.sink;
     return `${where}: ${this.code}: ${this.message}`;
-  }
-
-  toJSON(): { code: SinkErrorCode; message: string; retriable: boolean; context: SinkErrorContext } {
-    return { code: this.code, message: this.message, retriable: this.retriable, context: this.context };
   }
 }

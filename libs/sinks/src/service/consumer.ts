@@ -336,10 +336,7 @@ export class SinkConsumer {
       {
         ...(options.retry ?? { initialMs: 200, maxMs: 30_000 }),
         signal: this.abort.signal,
-        isRetriable: (error) =>
-          error !== abandoned &&
-          !isGenerationError(error) &&
-          (sinkFaultOf(error)?.retriable ?? isRetriable(error)),
+        isRetriable: (error) => error !== abandoned && !isGenerationError(error) && isRetriable(error),
         onRetry: (error, attempt, delayMs) => {
           const fault = sinkFaultOf(error);
           options.logger.warn(

@@ -10,7 +10,7 @@ import {
   type KafkaServiceSpec,
   type KafkaSinkServiceConfig,
 } from '@parsedmarc-ts/kafka';
-import type { Logger, ServiceRuntime } from '@parsedmarc-ts/service-runtime';
+import { ConfigError, type Logger, type ServiceRuntime } from '@parsedmarc-ts/service-runtime';
 import type { ResultSink } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { SinkConsumer, type ReportTopicKind } from './consumer.js';
@@ -54,7 +54,6 @@ export interface SinkService {
 }
 
 /** Retriable at start: Kafka's and the registry's faults, and a sink target away. */
-const retriableAtStart = (error: unknown): boolean => sinkFaultOf(error)?.retriable ?? isRetriable(error);
 
 /**
  * A sink service: the report topics (read_committed) into the sinks `openSinks` gives, one flush per chunk
@@ -72,7 +71,7 @@ export async function runSinkService<S extends z.ZodObject>(spec: SinkServiceSpe
       ...new Set(spec.reportTopics?.(config) ?? (['aggregate', 'forensic', 'smtpTls'] as const)),
     ];
     if (chosen.length === 0)
-      throw new Error(`${spec.name}: no report topic to consume (every report type is off)`);
+      throw new ConfigError(`${spec.name}: no report topic to consume (every report type is off)`);
     return chosen;
   };
   const service = await startKafkaService<S, C>(
@@ -128,7 +127,7 @@ export async function runSinkService<S extends z.ZodObject>(spec: SinkServiceSpe
           clientId,
           warn: (line) => logger.warn({ sinkNotice: line }, line),
         }),
-      retriableAtStart,
+      isRetriable,
     );
   } catch (error) {
     // SIGTERM while still waiting for the sinks: the runtime's shutdown is already under way.
@@ -141,7 +140,8 @@ export async function runSinkService<S extends z.ZodObject>(spec: SinkServiceSpe
     service.fail(line);
     // Not ready, health failed, and out with a non-zero status (through the runtime: logs flushed).
     await runtime.shutdown('sink cannot be opened');
-    throw Object.assign(new Error(line, { cause: error }), { code: fault?.code ?? 'SINK_OPEN_FAILED' });
+    // The caller's one line names the sink, its target and the code.
+    throw fault ? new SinkError(fault.code, line, fault.context, { cause: error }) : error;
   }
   const sinkNames = sinks.map((s) => s.name);
   const consumer = new SinkConsumer({

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { isPdmError, isRetriablePdmError, PdmError } from './index.js';
+
+class DiskError extends PdmError<'DISK_FULL' | 'DISK_AWAY', { path: string }> {
+  readonly family = 'disk';
+  override readonly name = 'DiskError';
+}
+
+describe('the error base', () => {
+  it('carries code, context, retriable and cause, and says which family it is', () => {
+    const cause = new Error('ENOSPC');
+    const error = new DiskError('DISK_FULL', 'the disk is full', { path: '/out' }, { cause });
+    expect(error).toBeInstanceOf(Error);
+    expect([error.code, error.context, error.retriable, error.cause]).toEqual([
+      'DISK_FULL',
+      { path: '/out' },
+      false,
+      cause,
+    ]);
+    expect(isPdmError(error)).toBe(true);
+    expect(isPdmError(error, 'disk')).toBe(true);
+    expect(isPdmError(error, 'parse')).toBe(false);
+    expect(isPdmError(cause)).toBe(false);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      code: 'DISK_FULL',
+      message: 'the disk is full',
+      retriable: false,
+      context: { path: '/out' },
+    });
+  });
+
+  it('decides a retry from the error or its first cause of ours, never from a name', () => {
+    const away = new DiskError('DISK_AWAY', 'not mounted', { path: '/out' }, { retriable: true });
+    expect(isRetriablePdmError(away)).toBe(true);
+    expect(isRetriablePdmError(new Error('wrapped', { cause: away }))).toBe(true);
+    const named = Object.assign(new Error('x'), { name: 'DiskError', retriable: true });
+    expect(isRetriablePdmError(named)).toBe(false);
+    expect(isRetriablePdmError(new DiskError('DISK_FULL', 'full', { path: '/' }))).toBe(false);
+  });
+});
