@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,10 +102,22 @@ describe('mail-ingest service (Maildir → Kafka)', () => {
     const paths = corpus.map((m) => deliverTo(root, m.bytes));
     const prefix = uniquePrefix('ingest');
     let exitCode: number | null = null;
+    // A secret from a file (unused with a Maildir): read, and never in a log line.
+    const secretFile = join(mkdtempSync(join(tmpdir(), 'pdm-secret-')), 'imap-password');
+    writeFileSync(secretFile, 'hunter2-in-a-file\n');
+    const logs = new PassThrough();
+    let logText = '';
+    logs.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
     const exited = new Promise<void>((resolve) => {
       void startMailIngest({
-        env: serviceEnv(prefix, { MAILBOX_WATCH: 'false', MAILBOX_BATCH_SIZE: '4' }),
+        env: serviceEnv(prefix, {
+          MAILBOX_WATCH: 'false',
+          MAILBOX_BATCH_SIZE: '4',
+          IMAP_PASSWORD_FILE: secretFile,
+          LOG_LEVEL: 'info',
+        }),
         signals: new EventEmitter(),
+        logDestination: logs,
         exit: (code) => {
           exitCode = code;
           resolve();
@@ -113,6 +126,8 @@ describe('mail-ingest service (Maildir → Kafka)', () => {
     });
     await exited;
     expect(exitCode).toBe(0);
+    expect(logText).toContain('"IMAP_PASSWORD":"[redacted]"');
+    expect(logText).not.toContain('hunter2');
     expect(readdirSync(join(root, 'new'))).toEqual([]);
     expect(readdirSync(join(root, '.Archive.Ingested', 'new'))).toHaveLength(10);
 

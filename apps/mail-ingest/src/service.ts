@@ -9,7 +9,6 @@
  * message too large for raw-mail gets a dead letter (reference only) and goes to <archive>/Invalid.
  */
 import { readFileSync } from 'node:fs';
-import type { EventEmitter } from 'node:events';
 import {
   ImapSource,
   MaildirSource,
@@ -22,22 +21,12 @@ import {
   type MailSource,
 } from '@parsedmarc-ts/mailbox';
 import {
-  createKafka,
   createRawMailPublisher,
-  ensureTopics,
-  isRetriable,
-  kafkaConnectionOf,
   PoisonMessageError,
-  topicNamesOf,
+  startKafkaService,
+  type KafkaServiceSpec,
 } from '@parsedmarc-ts/kafka';
-import {
-  createLogger,
-  loadConfig,
-  retryWithBackoff,
-  ServiceRuntime,
-  withFileSecrets,
-  type Env,
-} from '@parsedmarc-ts/service-runtime';
+import type { ServiceRuntime } from '@parsedmarc-ts/service-runtime';
 import { mailIngestEnv, type MailIngestConfig } from './config.js';
 
 export const serviceName = 'mail-ingest';
@@ -98,11 +87,10 @@ export function connectorOf(config: MailIngestConfig): () => Promise<MailSource>
     });
 }
 
-export interface MailIngestOptions {
-  env?: Env;
-  signals?: EventEmitter;
-  exit?: (code: number) => void;
-}
+export type MailIngestOptions = Pick<
+  KafkaServiceSpec<typeof mailIngestEnv>,
+  'env' | 'signals' | 'exit' | 'logDestination'
+>;
 
 export interface MailIngest {
   runtime: ServiceRuntime;
@@ -111,37 +99,19 @@ export interface MailIngest {
 }
 
 export async function startMailIngest(options: MailIngestOptions = {}): Promise<MailIngest> {
-  const secretEnv = withFileSecrets(options.env ?? process.env, [
-    'IMAP_PASSWORD',
-    'KAFKA_SASL_PASSWORD',
-    'SCHEMA_REGISTRY_PASSWORD',
-  ]);
-  const config = loadConfig(mailIngestEnv, secretEnv);
-  const logger = createLogger(serviceName, config.LOG_LEVEL);
-  const runtime = new ServiceRuntime({
-    name: serviceName,
-    logger,
-    port: config.HTTP_PORT,
-    host: config.HTTP_HOST,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    signals: options.signals,
-    exit: options.exit,
-  });
-  const topics = topicNamesOf(config);
-  const redacted = (value: string | undefined) => value && '[redacted]';
-  logger.info(
+  const service = await startKafkaService<typeof mailIngestEnv, MailIngestConfig>(
     {
-      config: {
-        ...config,
-        IMAP_PASSWORD: redacted(config.IMAP_PASSWORD),
-        KAFKA_SASL_PASSWORD: redacted(config.KAFKA_SASL_PASSWORD),
-        SCHEMA_REGISTRY_PASSWORD: redacted(config.SCHEMA_REGISTRY_PASSWORD),
-      },
-      topics: { rawMail: topics.rawMail, deadLetter: topics.deadLetter },
+      name: serviceName,
+      configSchema: mailIngestEnv,
+      secrets: ['IMAP_PASSWORD'],
+      env: options.env,
+      signals: options.signals,
+      exit: options.exit,
+      logDestination: options.logDestination,
     },
-    'starting',
+    () => ({ uses: ['rawMail', 'deadLetter'], produces: ['rawMail', 'deadLetter'] }),
   );
-  await runtime.start();
+  const { config, logger, runtime, topics } = service;
 
   const produced = runtime.counter(
     'pdm_mail_messages_total',
@@ -155,48 +125,17 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
   runtime.addReadinessCheck('mailbox connected', () => connected);
 
   const stop = new AbortController();
-  runtime.onStop('startup', () => stop.abort());
-  const kafka = kafkaConnectionOf(config, serviceName);
-  const retry = {
-    initialMs: config.RETRY_INITIAL_MS,
-    maxMs: config.RETRY_MAX_MS,
-    isRetriable,
-    signal: stop.signal,
-    onRetry: (error: unknown, attempt: number, delayMs: number) =>
-      logger.warn({ err: error, attempt, delayMs }, 'kafka not ready: retrying'),
-  };
-  if (config.CREATE_TOPICS) {
-    await retryWithBackoff(async () => {
-      const admin = createKafka(kafka, logger).admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, [topics.rawMail, topics.deadLetter], {
-          partitions: config.TOPIC_PARTITIONS,
-          replicationFactor: config.TOPIC_REPLICATION_FACTOR,
-        });
-      } finally {
-        await admin.disconnect();
-      }
-    }, retry);
-  }
-  const publisher = await retryWithBackoff(
-    () =>
-      createRawMailPublisher({
-        brokers: kafka.brokers,
-        clientId: kafka.clientId,
-        ssl: kafka.ssl,
-        sasl: kafka.sasl,
-        registryUrl: config.SCHEMA_REGISTRY_URL,
-        registryAuth:
-          config.SCHEMA_REGISTRY_USERNAME !== undefined
-            ? { username: config.SCHEMA_REGISTRY_USERNAME, password: config.SCHEMA_REGISTRY_PASSWORD ?? '' }
-            : undefined,
-        logger,
-        topic: topics.rawMail,
-        deadLetterTopic: topics.deadLetter,
-        maxPayloadBytes: config.MAILBOX_MAX_MESSAGE_BYTES,
-      }),
-    retry,
+  const publisher = await service.retrying('connecting the raw-mail producer', () =>
+    createRawMailPublisher({
+      brokers: [],
+      kafka: service.kafka,
+      codec: service.codec,
+      createTopics: false,
+      logger,
+      topic: topics.rawMail,
+      deadLetterTopic: topics.deadLetter,
+      maxPayloadBytes: config.MAILBOX_MAX_MESSAGE_BYTES,
+    }),
   );
   runtime.onStop('raw-mail producer', () => publisher.close());
 
@@ -252,7 +191,7 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
   void done.then(({ error }) => {
     if (error) {
       const code = MailboxError.is(error) ? error.code : 'UNEXPECTED';
-      runtime.fail(`mailbox ingest stopped (${code}): ${(error as Error).message}`);
+      service.fail(`mailbox ingest stopped (${code}): ${(error as Error).message}`);
       void runtime.shutdown('fatal');
     } else if (!config.MAILBOX_WATCH) void runtime.shutdown('done');
   });

@@ -41,10 +41,12 @@ export interface ProducerOptions {
   createTopics?: false | EnsureTopicsOptions;
 }
 
-export interface PublisherOptions extends ProducerOptions {
-  registryUrl: string;
-  registryAuth?: { username: string; password: string };
-}
+/** The registry, by address (the publisher makes its codec) or as a service's codec. */
+export type PublisherOptions = ProducerOptions &
+  (
+    | { registryUrl: string; registryAuth?: { username: string; password: string }; codec?: undefined }
+    | { codec: RegistryCodec }
+  );
 
 /** Creates the missing topics; a refusal (e.g. no CREATE permission) is logged, not fatal: they may exist. */
 async function createMissingTopics(kafka: Kafka, topics: string[], options: ProducerOptions): Promise<void> {
@@ -87,8 +89,10 @@ function connect(
   options: PublisherOptions,
   clientId: string,
 ): { kafka: Kafka; codec: RegistryCodec; producer: Producer } {
-  const registry: RegistryConnection = { url: options.registryUrl, ...options.registryAuth };
-  return { ...connectProducer(options, clientId), codec: new RegistryCodec(registry) };
+  const codec =
+    options.codec ??
+    new RegistryCodec({ url: options.registryUrl, ...options.registryAuth } satisfies RegistryConnection);
+  return { ...connectProducer(options, clientId), codec };
 }
 
 export interface ReportTopics {

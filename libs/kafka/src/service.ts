@@ -165,7 +165,8 @@ export interface StartedKafkaService<C extends KafkaCommonConfig> {
   fail(reason: string): void;
 }
 
-const kafkaSecrets = ['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD'] as const;
+/** The secrets of every Kafka service; a service names its own in its spec. */
+export const kafkaSecrets = ['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD'] as const;
 
 /**
  * The start-up every Kafka service shares: config from the environment (secrets from files) through the
@@ -181,16 +182,17 @@ export async function startKafkaService<
   topicsOf: (config: C) => { uses: readonly (keyof TopicNames)[]; produces: readonly (keyof TopicNames)[] },
   logged: (config: C) => Record<string, unknown> = () => ({}),
 ): Promise<StartedKafkaService<C>> {
+  // The one list of secret names: read from <NAME>_FILE, redacted from log lines, masked in the logged config.
   const secrets = [...kafkaSecrets, ...(spec.secrets ?? [])];
   const config = loadConfig(spec.configSchema, withFileSecrets(spec.env ?? process.env, secrets)) as C;
-  // The runtime's redaction, plus this service's own secrets (wherever they appear) and API keys.
+  // The runtime's redaction, plus the secrets (wherever they appear) and API keys.
   const logger = createLogger(spec.name, config.LOG_LEVEL, spec.logDestination).child(
     {},
     {
       redact: {
         paths: [
           ...redactedPaths,
-          ...(spec.secrets ?? []).flatMap((name) => [name, `config.${name}`]),
+          ...secrets.flatMap((name) => [name, `config.${name}`]),
           'apiKey',
           '*.apiKey',
         ],

@@ -10,10 +10,6 @@ export const redactedPaths = [
   '*.sasl.password',
   'token',
   '*.token',
-  'config.KAFKA_SASL_PASSWORD',
-  'KAFKA_SASL_PASSWORD',
-  'SCHEMA_REGISTRY_PASSWORD',
-  'config.SCHEMA_REGISTRY_PASSWORD',
 ];
 
 export function createLogger(
