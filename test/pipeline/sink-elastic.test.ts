@@ -20,12 +20,8 @@ import {
   RegistryCodec,
   type TopicNames,
 } from '@parsedmarc-ts/kafka';
-import {
-  decodeReportMessage,
-  messageSource,
-  reportTopicKinds,
-  type ReportTopic,
-} from '@parsedmarc-ts/sinks/service';
+import { reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/avro';
+import { decodeReportMessage, messageSource } from '@parsedmarc-ts/sinks/service';
 import { openSinks, searchSinkConfigSchema, searchSinkDefaults } from '@parsedmarc-ts/sinks';
 import {
   buildServices,

@@ -21,7 +21,8 @@ import {
   RegistryCodec,
   type TopicNames,
 } from '@parsedmarc-ts/kafka';
-import { decodeReportMessage, reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/sinks/service';
+import { reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/avro';
+import { decodeReportMessage } from '@parsedmarc-ts/sinks/service';
 import { hecEventsOf } from '@parsedmarc-ts/output';
 import {
   buildServices,

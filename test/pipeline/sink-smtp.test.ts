@@ -20,7 +20,8 @@ import {
   RegistryCodec,
   type TopicNames,
 } from '@parsedmarc-ts/kafka';
-import { decodeReportMessage, reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/sinks/service';
+import { reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/avro';
+import { decodeReportMessage } from '@parsedmarc-ts/sinks/service';
 import { startSmtpStub, type SmtpStub } from '../email/smtp-stub.js';
 import {
   buildServices,

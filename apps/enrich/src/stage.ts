@@ -3,15 +3,10 @@
  * topic (dmarc_aggregate, dmarc_forensic or dmarc_smtp_tls), same key, same part and origin. Enrichment is
  * the library's enrichReport, the same the CLI runs.
  */
-import {
-  aggregateToAvro,
-  forensicToAvro,
-  parsedFromAvro,
-  reportKey,
-  smtpTlsToAvro,
-} from '@parsedmarc-ts/avro';
+import { parsedFromAvro, reportKey, reportTopicValue } from '@parsedmarc-ts/avro';
 import {
   deadLetterMessage,
+  encodeReportTopicValue,
   type InputMessage,
   type RegistryCodec,
   type Stage,
@@ -39,45 +34,9 @@ export function createEnrichStage(options: EnrichStageOptions): Stage {
       // The key was computed from the same fields upstream; recomputing keeps this stage correct for
       // producers that write dmarc_parsed without a key.
       const key = message.key?.toString('utf8') || reportKey(parsed);
-      const meta = { origin: decoded.origin, part: decoded.part };
-      switch (parsed.report_type) {
-        case 'aggregate':
-          return [
-            {
-              topic: topics.aggregate,
-              key,
-              value: await codec.encode(
-                topics.aggregate,
-                'dmarc_aggregate',
-                aggregateToAvro(parsed.report, meta),
-              ),
-            },
-          ];
-        case 'forensic':
-          return [
-            {
-              topic: topics.forensic,
-              key,
-              value: await codec.encode(
-                topics.forensic,
-                'dmarc_forensic',
-                forensicToAvro(parsed.report, meta.origin),
-              ),
-            },
-          ];
-        case 'smtp_tls':
-          return [
-            {
-              topic: topics.smtpTls,
-              key,
-              value: await codec.encode(
-                topics.smtpTls,
-                'dmarc_smtp_tls',
-                smtpTlsToAvro(parsed.report, meta.origin),
-              ),
-            },
-          ];
-      }
+      const value = reportTopicValue(parsed, { origin: decoded.origin, part: decoded.part });
+      const topic = topics[value.topic];
+      return [{ topic, key, value: await encodeReportTopicValue(codec, topic, value) }];
     },
     async onPoison(message, error) {
       return [

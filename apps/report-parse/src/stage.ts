@@ -3,16 +3,7 @@
  * (huge aggregate reports in bounded parts), and every failing part to the dead-letter topic. The parsing is
  * the library's parseReports, the same the CLI runs.
  */
-import {
-  aggregateMessages,
-  newPartNumbering,
-  parsedToAvro,
-  reportKey,
-  sha256Hex,
-  type Origin,
-  type ParsedReportMessage,
-  type PartNumbering,
-} from '@parsedmarc-ts/avro';
+import { parsedTopicValue, ReportMessages, sha256Hex, type Origin } from '@parsedmarc-ts/avro';
 import {
   deadLetterMessage,
   isWireFormat,
@@ -102,7 +93,7 @@ export function createParseStage(options: ParseStageOptions): Stage {
         return [await deadLetter(message, error, raw.payload, raw.source)];
       }
       const outputs: OutputMessage[] = [];
-      const numberings = new Map<string, PartNumbering>();
+      const messages = new ReportMessages(options.aggregatePartBytes);
       for await (const outcome of parseReports(raw.payload, {
         source: raw.source,
         limits,
@@ -113,34 +104,21 @@ export function createParseStage(options: ParseStageOptions): Stage {
           continue;
         }
         const { parsed, part } = outcome;
-        const key = reportKey(parsed);
         const origin: Origin = {
           source: outcome.source,
           raw_sha256: raw.sha256,
           received_at: raw.receivedAt,
         };
-        let values: ParsedReportMessage[];
-        if (parsed.report_type === 'aggregate') {
-          const numbering = numberings.get(key) ?? newPartNumbering();
-          numberings.set(key, numbering);
-          values = aggregateMessages(parsed.report, part, numbering, origin, options.aggregatePartBytes).map(
-            (aggregate) => ({
-              report_type: 'aggregate',
-              aggregate,
-              forensic: null,
-              smtp_tls: null,
-              forensic_email: null,
-            }),
-          );
-          if (part === undefined || part.isLast) numberings.delete(key);
-        } else {
-          values = [parsedToAvro(parsed, { origin, part: null })];
-        }
+        const { key, values } = messages.of(parsed, part, origin);
         for (const value of values) {
           outputs.push({
             topic: options.topics.parsed,
             key,
-            value: await options.codec.encode(options.topics.parsed, 'dmarc_parsed', value),
+            value: await options.codec.encode(
+              options.topics.parsed,
+              'dmarc_parsed',
+              parsedTopicValue(value, parsed),
+            ),
           });
         }
       }

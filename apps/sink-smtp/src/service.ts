@@ -23,7 +23,8 @@ import {
 } from '@parsedmarc-ts/kafka';
 import { backoffDelay } from '@parsedmarc-ts/service-runtime';
 import { checkSmtpServer, EmailResults, sendResultsMail } from '@parsedmarc-ts/sinks/email';
-import { decodeReportMessage, messageSource, reportTopicKinds } from '@parsedmarc-ts/sinks/service';
+import { reportTopicKinds } from '@parsedmarc-ts/avro';
+import { decodeReportMessage, messageSource } from '@parsedmarc-ts/sinks/service';
 import {
   emailConfigOf,
   reportTopicsOf,

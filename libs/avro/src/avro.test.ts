@@ -10,7 +10,10 @@ import {
   encodeValue,
   newPartNumbering,
   parsedFromAvro,
-  parsedToAvro,
+  parsedTopicValue,
+  ReportMessages,
+  type AggregateReportMessage,
+  reportTopicValue,
   reportKey,
   schemaErrors,
   smtpTlsFromAvro,
@@ -47,7 +50,10 @@ describe('model ⇄ Avro', () => {
       new Set(['aggregate', 'forensic', 'smtp_tls']),
     );
     for (const { file, parsed } of samples) {
-      const message = parsedToAvro(parsed, { origin: origin(file), part: null });
+      const message = parsedTopicValue(
+        reportTopicValue(parsed, { origin: origin(file), part: null }),
+        parsed,
+      );
       expect(schemaErrors('dmarc_parsed', message), file).toEqual([]);
       const back = parsedFromAvro(decodeValue('dmarc_parsed', encodeValue('dmarc_parsed', message)));
       expect(JSON.stringify(back.parsed.report), file).toBe(JSON.stringify(parsed.report));
@@ -131,21 +137,22 @@ describe('bounded aggregate parts', () => {
     if (report.report_type !== 'aggregate') throw new Error('expected an aggregate report');
     const maxBytes = 32 * 1024;
     // Feed it as the parser would in parts of 700 records; the size bound splits further.
-    const numbering = newPartNumbering();
+    const reportMessages = new ReportMessages(maxBytes);
     const messages = [];
-    for (let start = 0; start < report.report.records.length; start += 700) {
-      const records = report.report.records.slice(start, start + 700);
-      const isLast = start + 700 >= report.report.records.length;
-      messages.push(
-        ...aggregateMessages(
-          { ...report.report, records },
-          { index: start / 700, isLast },
-          numbering,
-          origin(file),
-          maxBytes,
-        ),
-      );
-    }
+    const keys = new Set<string>();
+    const feed = () => {
+      for (let start = 0; start < report.report.records.length; start += 700) {
+        const records = report.report.records.slice(start, start + 700);
+        const isLast = start + 700 >= report.report.records.length;
+        const parsed: ParsedReport = { report_type: 'aggregate', report: { ...report.report, records } };
+        const { key, values } = reportMessages.of(parsed, { index: start / 700, isLast }, origin(file));
+        keys.add(key);
+        expect(values.every((v) => v.topic === 'aggregate' && v.kind === 'dmarc_aggregate')).toBe(true);
+        messages.push(...values.map((v) => v.value as AggregateReportMessage));
+      }
+    };
+    feed();
+    expect(keys.size).toBe(1);
     expect(messages.length).toBeGreaterThan(4);
     for (const m of messages) expect(encodeValue('dmarc_aggregate', m).length).toBeLessThanOrEqual(maxBytes);
     expect(messages.map((m) => m.part!.index)).toEqual(messages.map((_m, i) => i));
@@ -156,6 +163,11 @@ describe('bounded aggregate parts', () => {
       offset += m.records.length;
     }
     expect(JSON.stringify(messages.flatMap((m) => m.records))).toBe(JSON.stringify(report.report.records));
+    // The same report again (a redelivery) is numbered from 0 again: the last part ended the numbering.
+    const count = messages.length;
+    messages.length = 0;
+    feed();
+    expect(messages.map((m) => m.part!.index)).toEqual([...Array(count).keys()]);
   });
 
   it('leaves a report that fits in one piece with part null, and refuses a record over the bound', async () => {

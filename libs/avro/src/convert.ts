@@ -152,36 +152,6 @@ export function smtpTlsFromAvro(message: avro.SmtpTlsReportMessage): SmtpTlsRepo
   };
 }
 
-/** A parsed report (before enrichment) as the dmarc_parsed topic carries it. */
-export function parsedToAvro(parsed: ParsedReport, meta: ReportMeta): avro.ParsedReportMessage {
-  switch (parsed.report_type) {
-    case 'aggregate':
-      return {
-        report_type: 'aggregate',
-        aggregate: aggregateToAvro(parsed.report, meta),
-        forensic: null,
-        smtp_tls: null,
-        forensic_email: null,
-      };
-    case 'forensic':
-      return {
-        report_type: 'forensic',
-        aggregate: null,
-        forensic: forensicToAvro(parsed.report, meta.origin),
-        smtp_tls: null,
-        forensic_email: parsed.email === undefined ? null : Buffer.from(parsed.email),
-      };
-    case 'smtp_tls':
-      return {
-        report_type: 'smtp_tls',
-        aggregate: null,
-        forensic: null,
-        smtp_tls: smtpTlsToAvro(parsed.report, meta.origin),
-        forensic_email: null,
-      };
-  }
-}
-
 /** A dmarc_parsed value whose report_type names a report it does not carry. */
 export class InvalidParsedMessage extends PdmError<'UNDECODABLE_MESSAGE', Record<string, unknown>> {
   readonly family = 'poison';

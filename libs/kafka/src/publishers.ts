@@ -9,21 +9,18 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ParsedReport, ReportPart as ParserPart } from '@parsedmarc-ts/parser';
 import {
-  aggregateMessages,
-  forensicToAvro,
-  newPartNumbering,
   reportKey,
+  ReportMessages,
   sha256Hex,
-  smtpTlsToAvro,
   type Origin,
-  type PartNumbering,
   type RawMail,
+  type ReportTopic,
 } from '@parsedmarc-ts/avro';
 import { originalKafkaValues } from '@parsedmarc-ts/output';
 import { createKafka, type KafkaConnection } from './client.js';
 import { deadLetterValue } from './dead-letter.js';
 import { PoisonMessageError } from './errors.js';
-import { RegistryCodec, type RegistryConnection } from './registry.js';
+import { encodeReportTopicValue, RegistryCodec, type RegistryConnection } from './registry.js';
 import { ensureTopics, sizeLimits, type EnsureTopicsOptions } from './topics.js';
 
 export interface ProducerOptions {
@@ -95,11 +92,7 @@ function connect(
   return { ...connectProducer(options, clientId), codec };
 }
 
-export interface ReportTopics {
-  aggregate: string;
-  forensic: string;
-  smtpTls: string;
-}
+export type ReportTopics = Record<ReportTopic, string>;
 
 export interface ReportPublisher {
   /** Publishes one report (or one parser part of a huge aggregate report) onto its topic, keyed by report identity. */
@@ -117,55 +110,19 @@ export async function createReportPublisher(
     options,
   );
   await producer.connect();
-  const numberings = new Map<string, PartNumbering>();
+  const reportMessages = new ReportMessages(sizeLimits.aggregatePartBytes);
   return {
     async publish(parsed, part, origin) {
-      const key = reportKey(parsed);
       const fullOrigin: Origin = {
         source: origin?.source ?? 'parsedmarc',
         raw_sha256: origin?.raw_sha256 ?? null,
         received_at: origin?.received_at ?? null,
       };
+      const { key, values } = reportMessages.of(parsed, part, fullOrigin);
       const messages: { topic: string; value: Buffer }[] = [];
-      switch (parsed.report_type) {
-        case 'aggregate': {
-          const numbering = numberings.get(key) ?? newPartNumbering();
-          numberings.set(key, numbering);
-          for (const message of aggregateMessages(
-            parsed.report,
-            part,
-            numbering,
-            fullOrigin,
-            sizeLimits.aggregatePartBytes,
-          )) {
-            messages.push({
-              topic: options.topics.aggregate,
-              value: await codec.encode(options.topics.aggregate, 'dmarc_aggregate', message),
-            });
-          }
-          if (part === undefined || part.isLast) numberings.delete(key);
-          break;
-        }
-        case 'forensic':
-          messages.push({
-            topic: options.topics.forensic,
-            value: await codec.encode(
-              options.topics.forensic,
-              'dmarc_forensic',
-              forensicToAvro(parsed.report, fullOrigin),
-            ),
-          });
-          break;
-        case 'smtp_tls':
-          messages.push({
-            topic: options.topics.smtpTls,
-            value: await codec.encode(
-              options.topics.smtpTls,
-              'dmarc_smtp_tls',
-              smtpTlsToAvro(parsed.report, fullOrigin),
-            ),
-          });
-          break;
+      for (const value of values) {
+        const topic = options.topics[value.topic];
+        messages.push({ topic, value: await encodeReportTopicValue(codec, topic, value) });
       }
       for (const m of messages) {
         if (m.value.length > sizeLimits.maxValueBytes) {

@@ -6,7 +6,13 @@
  */
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import avsc from 'avsc';
-import { topicSchemas, topicType, type TopicKind, type TopicValues } from '@parsedmarc-ts/avro';
+import {
+  topicSchemas,
+  topicType,
+  type ReportTopicValue,
+  type TopicKind,
+  type TopicValues,
+} from '@parsedmarc-ts/avro';
 import { PoisonMessageError, RegistryUnavailableError } from './errors.js';
 
 export interface RegistryConnection {
@@ -164,4 +170,14 @@ export class RegistryCodec {
     if (!res.ok) throw new Error(`compatibility check of ${subject}: HTTP ${res.status} ${await res.text()}`);
     return ((await res.json()) as { is_compatible: boolean }).is_compatible;
   }
+}
+
+/** Encodes a report topic value (from ReportMessages or reportTopicValue) for `topic`. */
+export function encodeReportTopicValue(
+  codec: Pick<RegistryCodec, 'encode'>,
+  topic: string,
+  message: ReportTopicValue,
+): Promise<Buffer> {
+  // The union's kind and value belong together; TypeScript cannot follow that through the generic.
+  return codec.encode(topic, message.kind, message.value as TopicValues[typeof message.kind]);
 }

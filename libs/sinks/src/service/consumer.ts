@@ -20,7 +20,12 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { aggregateFromAvro, forensicFromAvro, smtpTlsFromAvro } from '@parsedmarc-ts/avro';
+import {
+  aggregateFromAvro,
+  forensicFromAvro,
+  smtpTlsFromAvro,
+  type ReportTopicKind,
+} from '@parsedmarc-ts/avro';
 import type { ParsedReport, ReportPart } from '@parsedmarc-ts/parser';
 import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
 import {
@@ -35,8 +40,6 @@ import {
 } from '@parsedmarc-ts/kafka';
 import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
-
-export type ReportTopicKind = 'dmarc_aggregate' | 'dmarc_forensic' | 'dmarc_smtp_tls';
 
 /** The error as a SinkError, or null. */
 const sinkFaultOf = (error: unknown): SinkError | null => (SinkError.is(error) ? error : null);

@@ -13,19 +13,11 @@ import {
 import { ConfigError, type Logger, type ServiceRuntime } from '@parsedmarc-ts/service-runtime';
 import type { ResultSink } from '../contract.js';
 import { SinkError } from '../errors.js';
-import { SinkConsumer, type ReportTopicKind } from './consumer.js';
+import { reportTopicKinds, type ReportTopic } from '@parsedmarc-ts/avro';
+import { SinkConsumer } from './consumer.js';
 
 /** The error as a SinkError, or null. */
 const sinkFaultOf = (error: unknown): SinkError | null => (SinkError.is(error) ? error : null);
-
-/** The report topics a sink service can consume. */
-export type ReportTopic = 'aggregate' | 'forensic' | 'smtpTls';
-
-export const reportTopicKinds: Readonly<Record<ReportTopic, ReportTopicKind>> = Object.freeze({
-  aggregate: 'dmarc_aggregate',
-  forensic: 'dmarc_forensic',
-  smtpTls: 'dmarc_smtp_tls',
-});
 
 export interface SinkServiceContext<C extends KafkaSinkServiceConfig> {
   config: C;

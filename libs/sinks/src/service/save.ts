@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { env } from '@parsedmarc-ts/service-runtime';
 import type { SaveSelection } from '../config.js';
-import type { ReportTopic } from './run.js';
+import type { ReportTopic } from '@parsedmarc-ts/avro';
 
 export const sinkSaveEnv = {
   SAVE_AGGREGATE: env.boolean(true),
