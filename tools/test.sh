@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Dates in golden files are rendered in the process's local time zone, like the original: pin it.
 export TZ=UTC
 
-SERVERS=(${PDM_TEST_SERVERS:-dns dovecot kafka schema-registry elasticsearch opensearch hec postfix chromium})
+SERVERS=(${PDM_TEST_SERVERS:-dns dovecot kafka schema-registry elasticsearch opensearch hec postfix chromium helm})
 started=()
 cleanup() {
   for name in "${started[@]}"; do tools/"$name"/ctl.sh stop >/dev/null 2>&1 || true; done

@@ -12,6 +12,7 @@ import { enrichEnv } from '../../apps/enrich/src/config.js';
 import { sinkElasticEnv } from '../../apps/sink-elastic/src/config.js';
 import { sinkHecEnv } from '../../apps/sink-hec/src/config.js';
 import { sinkSmtpEnv } from '../../apps/sink-smtp/src/config.js';
+import { mailIngestEnv } from '../../apps/mail-ingest/src/config.js';
 import { repoRoot } from './harness.js';
 
 const known = new Set([
@@ -20,6 +21,7 @@ const known = new Set([
   ...Object.keys(sinkElasticEnv.shape),
   ...Object.keys(sinkHecEnv.shape),
   ...Object.keys(sinkSmtpEnv.shape),
+  ...Object.keys(mailIngestEnv.shape),
   // Read by the runtime rather than the schema.
   'TZ',
   'KAFKA_SASL_PASSWORD_FILE',
@@ -28,15 +30,16 @@ const known = new Set([
   'ELASTICSEARCH_API_KEY_FILE',
   'HEC_TOKEN_FILE',
   'SMTP_PASSWORD_FILE',
+  'IMAP_PASSWORD_FILE',
 ]);
 
 describe('deployment files use only variables the services read', () => {
-  it('docker-compose.yml (report-parse, enrich, sink-elastic, sink-hec, sink-smtp)', () => {
+  it('docker-compose.yml (mail-ingest, report-parse, enrich, sink-elastic, sink-hec, sink-smtp)', () => {
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     const services = compose
       .split(/^ {2}(?=[a-z-]+:\s*$)/m)
-      .filter((block) => /^(report-parse|enrich|sink-elastic|sink-hec|sink-smtp):/.test(block));
-    expect(services).toHaveLength(5);
+      .filter((block) => /^(mail-ingest|report-parse|enrich|sink-elastic|sink-hec|sink-smtp):/.test(block));
+    expect(services).toHaveLength(6);
     const names = services.flatMap((block) =>
       [...block.matchAll(/^ {6}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!),
     );

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { env } from '@parsedmarc-ts/service-runtime';
-import { kafkaServiceEnv, sizeLimits } from '@parsedmarc-ts/kafka';
+import { kafkaCommonEnv, sizeLimits } from '@parsedmarc-ts/kafka';
 
 /**
- * Every variable mail-ingest reads: the Kafka service variables (brokers, registry, topic names) and the
+ * Every variable mail-ingest reads: the Kafka variables of every service (no transactions here) (brokers, registry, topic names) and the
  * mailbox. Exactly one of IMAP_HOST and MAILDIR_PATH names the mailbox. IMAP_PASSWORD may come from
  * IMAP_PASSWORD_FILE.
  */
 export const mailIngestEnv = z
   .object({
-    ...kafkaServiceEnv,
+    ...kafkaCommonEnv,
     IMAP_HOST: z.string().optional(),
     /** Default 993 with IMAP_SSL, else 143. */
     IMAP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -56,5 +56,8 @@ export const mailIngestEnv = z
           ctx.addIssue({ code: 'custom', path: [name], message: 'required with IMAP_HOST' });
     }
   });
+
+/** mail-ingest's own secrets (besides the Kafka ones): each may come from <NAME>_FILE. */
+export const mailIngestSecrets = ['IMAP_PASSWORD'] as const;
 
 export type MailIngestConfig = z.infer<typeof mailIngestEnv>;

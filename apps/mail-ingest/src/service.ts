@@ -27,7 +27,7 @@ import {
   type KafkaServiceSpec,
 } from '@parsedmarc-ts/kafka';
 import type { ServiceRuntime } from '@parsedmarc-ts/service-runtime';
-import { mailIngestEnv, type MailIngestConfig } from './config.js';
+import { mailIngestEnv, mailIngestSecrets, type MailIngestConfig } from './config.js';
 
 export const serviceName = 'mail-ingest';
 
@@ -103,7 +103,7 @@ export async function startMailIngest(options: MailIngestOptions = {}): Promise<
     {
       name: serviceName,
       configSchema: mailIngestEnv,
-      secrets: ['IMAP_PASSWORD'],
+      secrets: mailIngestSecrets,
       env: options.env,
       signals: options.signals,
       exit: options.exit,

@@ -15,8 +15,9 @@ report-parse: reportParse
 enrich: enrich
 {{- end -}}
 
-{{/* The sink services: name → values key (Deployments, see deployment-sinks.yaml). */}}
-{{- define "pipeline.sinks" -}}
+{{/* mail-ingest and the sink services: name → values key (Deployments, see deployments.yaml). */}}
+{{- define "pipeline.deployments" -}}
+mail-ingest: mailIngest
 sink-elastic: sinkElastic
 sink-hec: sinkHec
 sink-smtp: sinkSmtp
@@ -26,6 +27,44 @@ sink-smtp: sinkSmtp
   Per sink service: its secret files (env pointing at them, mounts, volumes). Secrets are mounted as files
   and read through <NAME>_FILE, never put in the environment.
 */}}
+{{- define "pipeline.mail-ingest.env" -}}
+{{- $imap := .Values.mailIngest.imap }}
+{{- if $imap.existingSecret }}
+- name: IMAP_PASSWORD_FILE
+  value: /var/run/secrets/parsedmarc/imap/{{ $imap.passwordKey }}
+{{- end }}
+{{- if $imap.caSecret }}
+- name: IMAP_TLS_CA_FILE
+  value: /var/run/secrets/parsedmarc/imap-ca/{{ $imap.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.mail-ingest.volumeMounts" -}}
+{{- $imap := .Values.mailIngest.imap }}
+{{- if $imap.existingSecret }}
+- name: imap-secret
+  mountPath: /var/run/secrets/parsedmarc/imap
+  readOnly: true
+{{- end }}
+{{- if $imap.caSecret }}
+- name: imap-ca
+  mountPath: /var/run/secrets/parsedmarc/imap-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "pipeline.mail-ingest.volumes" -}}
+{{- $imap := .Values.mailIngest.imap }}
+{{- if $imap.existingSecret }}
+- name: imap-secret
+  secret: { secretName: {{ $imap.existingSecret }} }
+{{- end }}
+{{- if $imap.caSecret }}
+- name: imap-ca
+  secret: { secretName: {{ $imap.caSecret }} }
+{{- end }}
+{{- end -}}
+
 {{- define "pipeline.sink-elastic.env" -}}
 {{- $es := .Values.sinkElastic.elasticsearch }}
 {{- if and $es.existingSecret $es.user }}
