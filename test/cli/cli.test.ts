@@ -8,7 +8,7 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'parsedmarc-cli-'));
 
 describe('parsedmarc -h / -v', () => {
   it('accepts every flag of the original and lists it in -h', async () => {
-    const help = readFileSync(conformance('seed/cli-help.txt'), 'utf8');
+    const help = readFileSync(conformance('documented/cli-help.txt'), 'utf8');
     const seedFlags = new Set(help.match(/--[a-z][a-z_-]+/g));
     const run = await runCli(['-h']);
     expect(run.code).toBe(0);
@@ -67,7 +67,7 @@ describe('parsedmarc with an output it cannot open', () => {
 });
 
 describe('parsedmarc on files', () => {
-  it("reproduces the seed's documented aggregate JSON and CSV, with reverse DNS from a real resolver", async () => {
+  it("reproduces the original's documented aggregate JSON and CSV, with reverse DNS from a real resolver", async () => {
     const server = dnsServer();
     const out = tmp();
     const run = await withTimeZone('America/New_York', () =>
@@ -75,25 +75,25 @@ describe('parsedmarc on files', () => {
     );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const seed = JSON.parse(readFileSync(conformance('seed/aggregate.json'), 'utf8'));
+    const seed = JSON.parse(readFileSync(conformance('documented/aggregate.json'), 'utf8'));
     const ours = JSON.parse(run.stdout).aggregate_reports[0];
     // Every key and value of the seed, same nesting; newer keys may be added.
     expect(ours).toMatchObject(seed);
     expect(JSON.parse(readFileSync(join(out, 'aggregate.json'), 'utf8'))).toEqual([ours]);
-    const [seedHeader, seedRow] = readFileSync(conformance('seed/aggregate.csv'), 'utf8').trim().split('\n');
+    const [seedHeader, seedRow] = readFileSync(conformance('documented/aggregate.csv'), 'utf8').trim().split('\n');
     const [header, row] = readFileSync(join(out, 'aggregate.csv'), 'utf8').trim().split('\n');
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);
   });
 
-  it("reproduces the seed's documented forensic report", async () => {
+  it("reproduces the original's documented forensic report", async () => {
     const out = tmp();
     const file = samples(
       'failure/DMARC Failure Report for domain.de (mail-from=sharepoint@domain.de, ip=10.10.10.10).eml',
     );
     const run = await runCli(['--offline', '-o', out, file]);
     expect(run.stderr).toBe('');
-    const seed = JSON.parse(readFileSync(conformance('seed/forensic.json'), 'utf8'));
+    const seed = JSON.parse(readFileSync(conformance('documented/forensic.json'), 'utf8'));
     const ours = JSON.parse(run.stdout).forensic_reports[0];
     // `sample` is compared apart: the seed was made from another copy of this email (its sample carries the
     // MIME part's own headers); ours is the embedded message as sent, equal to parsedmarc 10.4.3's.
@@ -106,7 +106,7 @@ describe('parsedmarc on files', () => {
       to_domains: ['domain.de'],
     });
     expect(ours.source.ip_address).toBe('10.10.10.10');
-    const [seedHeader, seedRow] = readFileSync(conformance('seed/forensic.csv'), 'utf8').trim().split('\n');
+    const [seedHeader, seedRow] = readFileSync(conformance('documented/forensic.csv'), 'utf8').trim().split('\n');
     const [header, row] = readFileSync(join(out, 'forensic.csv'), 'utf8').trim().split('\n');
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);

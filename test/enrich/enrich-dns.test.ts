@@ -76,8 +76,8 @@ describe('seed aggregate example', () => {
   it('is reproduced in JSON values and the CSV row when the resolver serves the PTR', async () => {
     // The seed was produced in America/New_York; begin/end dates are local time (Node re-reads TZ when set).
     process.env['TZ'] = 'America/New_York';
-    const seedJson = JSON.parse(readFileSync(fixture('conformance/seed/aggregate.json'), 'utf8'));
-    const [seedHeader = '', seedRow = ''] = readFileSync(fixture('conformance/seed/aggregate.csv'), 'utf8')
+    const seedJson = JSON.parse(readFileSync(fixture('conformance/documented/aggregate.json'), 'utf8'));
+    const [seedHeader = '', seedRow = ''] = readFileSync(fixture('conformance/documented/aggregate.csv'), 'utf8')
       .split(/\r?\n/)
       .filter((l) => l !== '');
     const report = parseAggregateReportXml(
@@ -100,7 +100,7 @@ describe('seed aggregate example', () => {
         base_domain: 'bellsouth.net',
       });
       expectSubset(JSON.parse(JSON.stringify(enriched.report)), seedJson);
-      // Seed keys first, in the seed's order.
+      // Seed keys first, in the documented original's order.
       expect(Object.keys(enriched.report.records[0]?.source ?? {}).slice(0, 4)).toEqual(
         Object.keys(seedJson.records[0].source),
       );
@@ -191,7 +191,7 @@ describe('reverse DNS against dnsmasq', () => {
 
   it('enriches forensic reports and leaves SMTP TLS reports alone', async () => {
     const seed = JSON.parse(
-      readFileSync(fixture('conformance/seed/forensic.json'), 'utf8'),
+      readFileSync(fixture('conformance/documented/forensic.json'), 'utf8'),
     ) as ForensicReport;
     const forensic: ParsedReport = {
       report_type: 'forensic',

@@ -1,5 +1,5 @@
 /**
- * The command line of the original parsedmarc (test/fixtures/conformance/seed/cli-help.txt), flag for flag, plus
+ * The command line of the original parsedmarc (test/fixtures/conformance/documented/cli-help.txt), flag for flag, plus
  * this project's additions (--offline, SMTP TLS topic, "failure" aliases of the "forensic" flags, secrets
  * from files). Parsing only: values are validated by config.ts.
  */

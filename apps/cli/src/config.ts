@@ -98,7 +98,7 @@ const connectRetryOf = (retryBudget: number, connectDefault: number): number =>
 
 /**
  * Hosts as the original takes them; a bare host:port gets https when the section's ssl is on (the
- * original's default for [elasticsearch] and [opensearch]), http when given by -E (the seed's meaning).
+ * original's default for [elasticsearch] and [opensearch]), http when given by -E (the documented original's meaning).
  */
 function searchHosts(r: SettingsReader, section: 'elasticsearch' | 'opensearch'): string[] {
   const setting = r.settings.get(section, 'hosts');
@@ -352,7 +352,7 @@ function candidateOf(
     forensic: r.boolean('general', 'save_failure') ?? r.boolean('general', 'save_forensic') ?? false,
     smtpTls: r.boolean('general', 'save_smtp_tls') ?? false,
   };
-  // As the seed's command line says: --save-* without any place to save to means the local Elasticsearch.
+  // As the documented original's command line says: --save-* without any place to save to means the local Elasticsearch.
   // Not for a config file, where the original saves nowhere then.
   const saveByFlag = ['save_aggregate', 'save_failure', 'save_smtp_tls'].some((key) =>
     r.origin('general', key)?.startsWith('-'),

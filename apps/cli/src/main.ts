@@ -12,14 +12,13 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import type { ParseError } from '@parsedmarc-ts/parser';
-import { convertOutlookMsg } from '@parsedmarc-ts/api';
-import { EmbeddedPipeline, fileInput } from '@parsedmarc-ts/pipeline';
+import { convertOutlookMsg, EmbeddedPipeline, fileInput } from '@parsedmarc-ts/pipeline';
 import { closeSinks, openSinks, SinkError, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
 import { parseArgs, type RawCliOptions } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
 import { expandInputPaths } from './inputs.js';
 import { createProgress } from './progress.js';
-import { createEnrichStage } from './enrich-stage.js';
+import { enricherOf } from './enricher.js';
 
 export interface MainIo {
   stdout: Writable;
@@ -195,9 +194,9 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   log.info(`writing to ${sinks.map((s) => s.name).join(', ') || 'nothing'}`);
 
   const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
-  let enrichStage;
+  let enricher;
   try {
-    enrichStage = await createEnrichStage(config, (obj, msg) =>
+    enricher = await enricherOf(config, (obj, msg) =>
       warn(`${msg}${Object.keys(obj).length > 0 ? ` ${JSON.stringify(obj)}` : ''}`),
     );
   } catch (error) {
@@ -208,7 +207,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   }
   const pipeline = new EmbeddedPipeline({
     sinks,
-    enrich: enrichStage.enrich,
+    enrich: (parsed) => enricher.enrichReport(parsed),
     convertOutlookMsg,
     onError: (source: string, error: ParseError) => {
       progress.clear();
@@ -247,7 +246,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
     fatal = error.isConfiguration ? 2 : 1;
   } finally {
     progress.done();
-    await enrichStage.close();
+    await enricher.close();
   }
   try {
     // Also after a failure: closing writes what the formats need (the JSON arrays' closing brackets).

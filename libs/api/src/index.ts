@@ -1,7 +1,6 @@
-// The Node.js API of parsedmarc-ts: the seed's documented functions (camelCase) and the pieces the CLI is
-// built from. Pure functions come from the parser/output libraries; this package adds file and DNS I/O.
-export * from './seed-api.js';
-export { OutputDirSink, StdoutJsonSink, type ResultItem, type ResultSink } from '@parsedmarc-ts/sinks';
+// The Node.js API of parsedmarc-ts: the original's documented functions (camelCase), typed. Pure functions
+// come from the parser/output libraries; file and DNS I/O from enrich, pipeline and sinks.
+export * from './parsedmarc-api.js';
 export {
   // exceptions
   ParseError,

@@ -1,4 +1,4 @@
-// The seed API's single-address helpers (get_reverse_dns, get_ip_address_country, get_ip_address_info), for
+// The original API's single-address helpers (get_reverse_dns, get_ip_address_country, get_ip_address_info), for
 // library users who look up one address at a time. Batch work should hold one Enricher instead: it keeps
 // the cache, the in-flight sharing and the nameserver health between lookups.
 import type { SourceInfo } from '@parsedmarc-ts/parser';

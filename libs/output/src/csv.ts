@@ -1,5 +1,5 @@
 /**
- * CSV in parsedmarc's flat layout: the seed's columns first, in its order, then the newer columns. Values
+ * CSV in parsedmarc's flat layout: the documented original's columns first, in its order, then the newer columns. Values
  * are rendered the way Python's csv module renders them (booleans as True/False, null as empty), so
  * spreadsheets and scripts built for the original keep working. Cells a spreadsheet would run as a formula
  * are neutralized with a leading apostrophe (CSV injection: report contents come from strangers).
@@ -27,8 +27,8 @@ export function csvLine(cells: readonly Cell[]): string {
 
 // ---------------------------------------------------------------- aggregate
 
-/** The seed's documented aggregate columns, in its order. */
-export const aggregateSeedColumns = [
+/** The original's documented aggregate columns, in its order. */
+export const aggregateDocumentedColumns = [
   'xml_schema',
   'org_name',
   'org_email',
@@ -65,7 +65,7 @@ export const aggregateSeedColumns = [
   'spf_results',
 ] as const;
 
-/** Columns of later parsedmarc versions and of this project, after the seed's. */
+/** Columns of later parsedmarc versions and of this project, after the documented original's. */
 export const aggregateNewColumns = [
   'normalized_timespan',
   'np',
@@ -85,7 +85,7 @@ export const aggregateNewColumns = [
   'generator',
 ] as const;
 
-export const aggregateColumns = [...aggregateSeedColumns, ...aggregateNewColumns] as const;
+export const aggregateColumns = [...aggregateDocumentedColumns, ...aggregateNewColumns] as const;
 export type AggregateColumn = (typeof aggregateColumns)[number];
 
 export const aggregateCsvHeader = (): string => csvLine(aggregateColumns);
@@ -185,7 +185,7 @@ export function aggregateCsvLines(report: AggregateReport): string {
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }
 
-/** Seed API parsed_aggregate_reports_to_csv: header plus one row per record. */
+/** The original's API: parsed_aggregate_reports_to_csv: header plus one row per record. */
 export function parsedAggregateReportsToCsv(reports: AggregateReport | readonly AggregateReport[]): string {
   const list = Array.isArray(reports) ? reports : [reports as AggregateReport];
   return aggregateCsvHeader() + list.map(aggregateCsvLines).join('');
@@ -193,7 +193,7 @@ export function parsedAggregateReportsToCsv(reports: AggregateReport | readonly 
 
 // ---------------------------------------------------------------- forensic
 
-export const forensicSeedColumns = [
+export const forensicDocumentedColumns = [
   'feedback_type',
   'user_agent',
   'version',
@@ -225,7 +225,7 @@ export const forensicNewColumns = [
   'source_as_domain',
 ] as const;
 
-export const forensicColumns = [...forensicSeedColumns, ...forensicNewColumns] as const;
+export const forensicColumns = [...forensicDocumentedColumns, ...forensicNewColumns] as const;
 export type ForensicColumn = (typeof forensicColumns)[number];
 
 export const forensicCsvHeader = (): string => csvLine(forensicColumns);
@@ -266,7 +266,7 @@ export function forensicCsvLines(report: ForensicReport): string {
   return csvLine(forensicColumns.map((c) => row[c]));
 }
 
-/** Seed API parsed_forensic_reports_to_csv. */
+/** The original's API: parsed_forensic_reports_to_csv. */
 export function parsedForensicReportsToCsv(reports: ForensicReport | readonly ForensicReport[]): string {
   const list = Array.isArray(reports) ? reports : [reports as ForensicReport];
   return forensicCsvHeader() + list.map(forensicCsvLines).join('');

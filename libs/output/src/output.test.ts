@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AggregateReport, ForensicReport } from '@parsedmarc-ts/parser';
 import {
-  aggregateSeedColumns,
+  aggregateDocumentedColumns,
   compactJson,
   csvCell,
-  forensicSeedColumns,
+  forensicDocumentedColumns,
   JsonArrayWriter,
   parsedAggregateReportsToCsv,
   parsedForensicReportsToCsv,
@@ -16,9 +16,9 @@ import {
 const fixture = (p: string): string =>
   readFileSync(new URL(`../../../test/fixtures/${p}`, import.meta.url), 'utf8');
 
-/** The seed's documented aggregate example, completed with the fields of the newer model. */
+/** The original's documented aggregate example, completed with the fields of the newer model. */
 function seedAggregate(): AggregateReport {
-  const seed = JSON.parse(fixture('conformance/seed/aggregate.json'));
+  const seed = JSON.parse(fixture('conformance/documented/aggregate.json'));
   for (const r of seed.records) {
     Object.assign(r.source, { name: null, type: null, asn: null, as_name: null, as_domain: null });
     Object.assign(r, {
@@ -39,24 +39,24 @@ function seedAggregate(): AggregateReport {
 }
 
 describe('aggregate CSV', () => {
-  it("reproduces the seed's documented CSV in the seed's columns, then appends the new ones", () => {
+  it("reproduces the original's documented CSV in the documented original's columns, then appends the new ones", () => {
     const [header, row, ...rest] = parsedAggregateReportsToCsv(seedAggregate()).split('\n');
-    const [seedHeader, seedRow] = fixture('conformance/seed/aggregate.csv').trim().split('\n');
+    const [seedHeader, seedRow] = fixture('conformance/documented/aggregate.csv').trim().split('\n');
     expect(rest).toEqual(['']);
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);
-    expect(header!.split(',').slice(0, aggregateSeedColumns.length)).toEqual([...aggregateSeedColumns]);
-    expect(header!.split(',').slice(aggregateSeedColumns.length)).toContain('dmarc_aligned');
+    expect(header!.split(',').slice(0, aggregateDocumentedColumns.length)).toEqual([...aggregateDocumentedColumns]);
+    expect(header!.split(',').slice(aggregateDocumentedColumns.length)).toContain('dmarc_aligned');
   });
 });
 
 describe('forensic CSV', () => {
-  it("reproduces the seed's documented CSV row", () => {
-    const seed = JSON.parse(fixture('conformance/seed/forensic.json')) as ForensicReport;
+  it("reproduces the original's documented CSV row", () => {
+    const seed = JSON.parse(fixture('conformance/documented/forensic.json')) as ForensicReport;
     Object.assign(seed.source, { name: null, type: null, asn: null, as_name: null, as_domain: null });
     const [header, row] = parsedForensicReportsToCsv(seed).split('\n');
-    const [seedHeader, seedRow] = fixture('conformance/seed/forensic.csv').trim().split('\n');
-    expect(header!.split(',').slice(0, forensicSeedColumns.length).join(',')).toBe(seedHeader);
+    const [seedHeader, seedRow] = fixture('conformance/documented/forensic.csv').trim().split('\n');
+    expect(header!.split(',').slice(0, forensicDocumentedColumns.length).join(',')).toBe(seedHeader);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);
   });
 });

@@ -32,7 +32,7 @@ async function messagesOf(name: string): Promise<string[]> {
 
 /**
  * Values enrichment fills (this test parses without it; the original looked the IPs up in its bundled
- * database) or that our report model gives differently on purpose, as in the HEC comparison: the seed's
+ * database) or that our report model gives differently on purpose, as in the HEC comparison: the documented original's
  * pct "100" and fo "0" when absent (the newer original leaves them empty), the delivery result as
  * reported, and the MX patterns of RFC 8460's mx-host (the original reads only mx-host-pattern). The JSON
  * output's own tests guard those.

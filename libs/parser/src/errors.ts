@@ -78,7 +78,7 @@ export class ParseError extends PdmError<ParseErrorCode, ParseErrorContext> {
   }
 }
 
-/** The seed API's exception names, as subclasses so callers can catch them by type too. */
+/** The original API's exception names, as subclasses so callers can catch them by type too. */
 export class InvalidAggregateReport extends ParseError {
   constructor(message: string, context: ParseErrorContext = {}, options?: { cause?: unknown }) {
     super('INVALID_AGGREGATE_REPORT', message, context, options);

@@ -1,8 +1,8 @@
 /**
- * The normalized output model: the seed's documented JSON (parsedmarc's `aggregate.json` / `forensic.json`),
+ * The normalized output model: the original's documented JSON (parsedmarc's `aggregate.json` / `forensic.json`),
  * key for key and in the same order, followed by the newer fields of parsedmarc 10.x. The same shape comes
  * out whatever the input schema (draft, RFC 7489 1.0, DMARCbis 2.0). Objects are built in this key order,
- * because JSON output is compared with the seed field for field.
+ * because JSON output is compared with the documented output field for field.
  *
  * Enrichment fields (reverse_dns, country, base_domain, name, type, asn...) are null straight from the
  * parser; the enrichment step fills them in later, so a stored report can be re-enriched.
@@ -44,9 +44,9 @@ export interface PolicyPublished {
   aspf: string;
   p: string;
   sp: string;
-  /** "100" when absent (seed default). */
+  /** "100" when absent (the documented default). */
   pct: string;
-  /** "0" when absent (seed default). */
+  /** "0" when absent (the documented default). */
   fo: string;
   // newer fields (DMARCbis)
   np: string | null;
@@ -62,7 +62,7 @@ export interface PolicyOverrideReason {
 
 export interface DkimAuthResult {
   domain: string;
-  /** "none" when absent (seed default). */
+  /** "none" when absent (the documented default). */
   selector: string;
   result: string;
   human_result: string | null;
@@ -70,7 +70,7 @@ export interface DkimAuthResult {
 
 export interface SpfAuthResult {
   domain: string;
-  /** "mfrom" when absent (seed default). */
+  /** "mfrom" when absent (the documented default). */
   scope: string;
   result: string;
   human_result: string | null;
@@ -88,7 +88,7 @@ export interface AggregateRecord {
   };
   identifiers: {
     header_from: string;
-    /** Taken from the last SPF domain when the report has none (seed behaviour). */
+    /** Taken from the last SPF domain when the report has none (documented behaviour). */
     envelope_from: string | null;
     envelope_to: string | null;
   };
@@ -238,7 +238,7 @@ export type ParsedReport =
     }
   | { report_type: 'smtp_tls'; report: SmtpTlsReport };
 
-/** The combined results, as printed on stdout and saved by saveOutput (seed keys). */
+/** The combined results, as printed on stdout and saved by saveOutput (the documented keys). */
 export interface ParseResults {
   aggregate_reports: AggregateReport[];
   forensic_reports: ForensicReport[];

@@ -8,3 +8,4 @@ export {
 } from './pipeline.js';
 export { bytesInput, fileInput } from './inputs.js';
 export { orderedWindow, type WindowBounds } from './window.js';
+export { convertOutlookMsg } from './outlook-msg.js';

@@ -112,7 +112,7 @@ export const searchSinkConfigSchema = z
     indexPrefix: z.string().nullable(),
     indexSuffix: z.string().nullable(),
     monthlyIndexes: z.boolean(),
-    /** The forensic index family: the seed's word, or RFC 9991's as the newer original writes it. */
+    /** The forensic index family: the documented original's word, or RFC 9991's as the newer original writes it. */
     forensicIndexBase: z.enum(['dmarc_forensic', 'dmarc_failure']),
     numberOfShards: z.number().int().min(1).max(1024),
     numberOfReplicas: z.number().int().min(0).max(64),

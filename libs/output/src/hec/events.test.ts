@@ -43,7 +43,7 @@ function eventsOf(parsed: ParsedReport, opts: HecEventOptions = options, firstRe
 
 /**
  * Fields whose values come from our report model rather than from the HEC shaping, where our JSON output
- * deliberately differs from the newer original (the seed's defaults for pct and fo; the sample parser's
+ * deliberately differs from the newer original (the documented original's defaults for pct and fo; the sample parser's
  * Received hops and dates) or that enrichment fills (this test parses without enrichment, the original
  * looked the IPs up in its bundled database). The JSON output's own tests guard those values.
  */

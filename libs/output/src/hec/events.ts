@@ -15,7 +15,7 @@
 import type { AggregateReport, ParsedReport } from '@parsedmarc-ts/parser';
 import { parseUtcInstant } from '../search/values.js';
 
-/** The forensic sourcetype: the seed's word, or RFC 9991's as the newer original sends it. */
+/** The forensic sourcetype: the documented original's word, or RFC 9991's as the newer original sends it. */
 export type HecForensicSourcetype = 'dmarc:forensic' | 'dmarc:failure';
 
 export const HEC_SOURCETYPES = {

@@ -16,7 +16,7 @@ export interface SearchIndexOptions {
   /** One index per month (YYYY-MM) instead of per day (YYYY-MM-DD). */
   monthly?: boolean;
   /**
-   * Base name of forensic indexes: "dmarc_forensic" (the seed's and older releases', the default) or
+   * Base name of forensic indexes: "dmarc_forensic" (the documented original's and older releases', the default) or
    * "dmarc_failure" (parsedmarc 10's RFC 9991 word). The original's dashboards match both ("dmarc_f*").
    */
   forensicBase?: 'dmarc_forensic' | 'dmarc_failure';

@@ -82,7 +82,7 @@ const brokenSamples = new Set([
 /** UTC "YYYY-MM-DD HH:MM:SS" → the same instant in the process's local time zone. */
 const utcTextToLocal = (utc: string): string => formatLocal(Date.parse(`${utc.replace(' ', 'T')}Z`) / 1000);
 
-/** The reference with the seed's rules applied: pct "100" and fo "0" when absent (seed wins). */
+/** The reference with the documented original's rules applied: pct "100" and fo "0" when absent (seed wins). */
 function expectedFromReference(reference: AggregateReport): AggregateReport {
   const expected = structuredClone(reference);
   expected.policy_published.pct ??= '100';

@@ -69,7 +69,7 @@ function sourceContext(options: AggregateParseOptions): { source?: string } {
 
 /**
  * A report from its header and records, with problems found after the header appended to its errors.
- * Built in the AggregateReport key order (the output is compared with the seed key for key).
+ * Built in the AggregateReport key order (the output is compared with the documented output key for key).
  */
 export function aggregateReportOf(
   header: AggregateReportHeader,

@@ -1,7 +1,7 @@
 /**
  * Raw element texts → the normalized model of types.ts, with the original's defaults and derivations
- * (parsedmarc 8.15.1 for the seed's documented fields, 10.4.3 for the newer ones). Objects are built in
- * the key order of types.ts because JSON output is compared with the seed key for key.
+ * (parsedmarc 8.15.1 for the original's documented fields, 10.4.3 for the newer ones). Objects are built in
+ * the key order of types.ts because JSON output is compared with the documented output key for key.
  */
 import { getDomain } from 'tldts';
 

@@ -68,9 +68,9 @@ const topLevelKeys = [
 ];
 
 describe('the seed (forensic.json)', () => {
-  const seed = readJson<Record<string, unknown>>('test/fixtures/conformance/seed/forensic.json');
+  const seed = readJson<Record<string, unknown>>('test/fixtures/conformance/documented/forensic.json');
 
-  test('every top-level field has the seed value, in seed order', async () => {
+  test('every top-level field has the documented value, in seed order', async () => {
     const report = await reportFromFile(seedName);
     expect(Object.keys(report)).toEqual(topLevelKeys);
     expect(Object.keys(seed)).toEqual(topLevelKeys);
@@ -122,14 +122,14 @@ describe('the seed (forensic.json)', () => {
     ]) {
       expect({ [key]: sample[key] }).toEqual({ [key]: expected[key] });
     }
-    // Content-Disposition belonged to the part around the seed's sample, not to the message.
+    // Content-Disposition belonged to the part around the documented original's sample, not to the message.
     expect(Object.keys(sample.headers).sort()).toEqual(
       Object.keys(expected['headers'] as object)
         .filter((k) => k !== 'Content-Disposition')
         .sort(),
     );
     expect(sample.headers['from']).toBe((expected['headers'] as Record<string, string>)['from']);
-    // The body is decoded (the seed shows it still quoted-printable, from its merged header block).
+    // The body is decoded (the documentation shows it still quoted-printable, from its merged header block).
     expect(sample.body).toBe((expected['body'] as string).replace(/=\n/g, '').replace(/=3D/g, '=') + '\n');
   });
 });
@@ -169,7 +169,7 @@ describe('every failure sample against parsedmarc 10.4.3 and our golden files', 
       ]) {
         expect({ [key]: sample[key] }).toEqual({ [key]: refSample[key] ?? null });
       }
-      // 10.4.3's dates carry "+00:00" (a newer mail parser); the seed's do not.
+      // 10.4.3's dates carry "+00:00" (a newer mail parser); the documented original's do not.
       expect(sample.date).toBe((refSample['date'] as string).replace('+00:00', ''));
       expect(Object.keys(sample.headers).sort()).toEqual(Object.keys(refSample['headers'] as object).sort());
       const lowerCased = Object.keys(refSample).filter((k) => k.includes('-'));

@@ -92,7 +92,7 @@ async function buildReport(
     arrival_date: arrivalDate,
     message_id: field('message_id'),
     authentication_results: field('authentication_results'),
-    // The seed keeps the reporter's word (e.g. "smg-policy-action"); only a missing one becomes "other".
+    // The original keeps the reporter's word (e.g. "smg-policy-action"); only a missing one becomes "other".
     delivery_result: field('delivery_result') ?? 'other',
     auth_failure: splitList(field('auth_failure') ?? 'dmarc'),
     reported_domain: field('reported_domain') ?? (parsedSample.from?.domain || null),
@@ -107,7 +107,7 @@ async function buildReport(
   };
 }
 
-/** Seed API: a feedback report (message/feedback-report body) and its sample (headers or whole message). */
+/** The original's API: a feedback report (message/feedback-report body) and its sample (headers or whole message). */
 export async function parseForensicReport(
   feedbackReport: string,
   sample: string,

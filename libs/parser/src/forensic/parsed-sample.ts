@@ -1,6 +1,6 @@
 /**
  * `parsed_sample`: the forensic report's sample message, in the shape the original produces with Python's
- * mail-parser (as documented in the seed's forensic.json): structured address fields, `received` hops,
+ * mail-parser (as documented in the documented original's forensic.json): structured address fields, `received` hops,
  * the UTC date and zone, the text body, a header map, and one key per other header, lower-cased.
  */
 import { loadMailparser, type Mailparser } from '../email/mailparser.js';

@@ -1,5 +1,5 @@
 /**
- * parsedmarc's documented library API (test/fixtures/conformance/seed/api.txt), as typed TypeScript exports with
+ * parsedmarc's documented library API (test/fixtures/conformance/documented/api.txt), as typed TypeScript exports with
  * the same meaning; camelCase names. Functions that take "a path, a file-like object or bytes" take a path
  * or bytes here. Parsing functions enrich like the original (reverse DNS through the given nameservers,
  * country) unless `offline` is set.
@@ -16,7 +16,7 @@ import {
   type ParseLimits,
   type ParseResults,
 } from '@parsedmarc-ts/parser';
-import { convertOutlookMsg } from './msgconvert.js';
+import { convertOutlookMsg } from '@parsedmarc-ts/pipeline';
 import { OutputDirSink } from '@parsedmarc-ts/sinks';
 
 export interface ParseApiOptions {

@@ -1,5 +1,5 @@
 /**
- * The seed's documented output (conformance/seed/aggregate.json) for the dmarc.org wiki example, field for
+ * The original's documented output (conformance/documented/aggregate.json) for the dmarc.org wiki example, field for
  * field, as produced on a host in America/New_York. The time zone is fixed by running the parser in a
  * child process started with TZ=America/New_York (through vite's module runner, so it runs these very
  * TypeScript sources, no build needed): changing TZ inside a running test process is not reliable.
@@ -16,7 +16,7 @@ import type { AggregateReport } from '../types.js';
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const sample = join(root, 'test/fixtures/samples/aggregate/old_draft_from_wiki.xml');
 const seed = JSON.parse(
-  readFileSync(join(root, 'test/fixtures/conformance/seed/aggregate.json'), 'utf8'),
+  readFileSync(join(root, 'test/fixtures/conformance/documented/aggregate.json'), 'utf8'),
 ) as Record<string, unknown>;
 
 function parseInTimeZone(timeZone: string): AggregateReport {
