@@ -331,21 +331,21 @@ function candidateOf(
   configFile: string | null,
 ) {
   const present = presentSections(r.settings);
-  const require = (section: string, key: string, what: string): void => {
+  const requireKey = (section: string, key: string, what: string): void => {
     if (present.has(section) && !r.has(section, key)) {
       throw new ConfigError(
         `[${section}] needs ${key} (${what}); set by ${r.settings.keysOf(section).values().next().value?.origin}`,
       );
     }
   };
-  require('imap', 'host', 'the IMAP server');
-  require('elasticsearch', 'hosts', 'one or more Elasticsearch hosts');
-  require('opensearch', 'hosts', 'one or more OpenSearch hosts');
-  require('splunk_hec', 'url', 'the HEC URL');
-  require('kafka', 'hosts', 'one or more Kafka brokers');
-  require('smtp', 'host', 'the SMTP server');
-  require('maildir', 'maildir_path', 'the Maildir to read');
-  require('syslog', 'server', 'the syslog server');
+  requireKey('imap', 'host', 'the IMAP server');
+  requireKey('elasticsearch', 'hosts', 'one or more Elasticsearch hosts');
+  requireKey('opensearch', 'hosts', 'one or more OpenSearch hosts');
+  requireKey('splunk_hec', 'url', 'the HEC URL');
+  requireKey('kafka', 'hosts', 'one or more Kafka brokers');
+  requireKey('smtp', 'host', 'the SMTP server');
+  requireKey('maildir', 'maildir_path', 'the Maildir to read');
+  requireKey('syslog', 'server', 'the syslog server');
 
   const save = {
     aggregate: r.boolean('general', 'save_aggregate') ?? false,

@@ -4,23 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { parseReports, type ParsedReport, type SmtpTlsReport } from '@parsedmarc-ts/parser';
 // @ts-expect-error plain JS generator script, no types
 import { outdated, generate } from '../scripts/codegen.mjs';
-import {
-  aggregateMessages,
-  decodeValue,
-  encodeValue,
-  newPartNumbering,
-  parsedFromAvro,
-  parsedTopicValue,
-  ReportMessages,
-  type AggregateReportMessage,
-  reportTopicValue,
-  reportKey,
-  schemaErrors,
-  smtpTlsFromAvro,
-  smtpTlsToAvro,
-  MessageTooLargeError,
-  type Origin,
-} from './index.js';
+import { aggregateMessages, newPartNumbering, MessageTooLargeError } from './split.js';
+import { decodeValue, encodeValue, schemaErrors } from './codec.js';
+import { parsedFromAvro, smtpTlsFromAvro, smtpTlsToAvro } from './convert.js';
+import { parsedTopicValue, ReportMessages, reportTopicValue } from './messages.js';
+import { type AggregateReportMessage, type Origin } from './generated/types.js';
+import { reportKey } from './keys.js';
 import { repoRoot, sampleFiles, samplesDir } from './test-helpers.js';
 
 const origin = (source: string): Origin => ({ source, raw_sha256: null, received_at: null });

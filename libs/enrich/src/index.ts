@@ -1,21 +1,7 @@
-export * from './errors.js';
-export * from './enricher.js';
-export * from './convenience.js';
+// The public surface: what other projects use, and nothing else (internals stay inside the package).
 export { getBaseDomain } from './base-domain.js';
-export { parseNameserver, type Nameserver, type PtrOutcome } from './dns-client.js';
-export { parseIp, canonicalIp, reverseName, type ParsedIp } from './ip.js';
-export {
-  normalizeIpRecord,
-  openIpDatabase,
-  openIpDatabaseShared,
-  bundledIpDatabasePath,
-  type IpDatabase,
-  type IpDatabaseRecord,
-} from './ip-database.js';
-export {
-  SenderMap,
-  parseSenderMapCsv,
-  readSenderMapCsv,
-  type SenderService,
-  type SenderMapEntry,
-} from './sender-map.js';
+export { getIpAddressCountry, getIpAddressInfo, getReverseDns } from './convenience.js';
+export { createEnricher, type Enricher } from './enricher.js';
+export { EnrichError, type EnrichErrorCode } from './errors.js';
+export { bundledIpDatabasePath, normalizeIpRecord, openIpDatabase } from './ip-database.js';
+export { parseIp, reverseName } from './ip.js';

@@ -1,8 +1,24 @@
-export * from './errors.js';
-export * from './client.js';
-export * from './registry.js';
-export * from './topics.js';
-export * from './processor.js';
-export * from './dead-letter.js';
-export * from './publishers.js';
-export * from './service.js';
+// The public surface: what other projects use, and nothing else (internals stay inside the package).
+export { createKafka, type KafkaConnection } from './client.js';
+export { deadLetterMessage } from './dead-letter.js';
+export { isRetriable, PoisonMessageError } from './errors.js';
+export { type InputMessage, inputMessageOf, type OutputMessage } from './processor.js';
+export {
+  createJsonReportPublisher,
+  createRawMailPublisher,
+  createReportPublisher,
+  type ReportPublisher,
+} from './publishers.js';
+export { encodeReportTopicValue, isWireFormat, RegistryCodec } from './registry.js';
+export {
+  kafkaCommonEnv,
+  kafkaSecrets,
+  kafkaServiceEnv,
+  type KafkaServiceSpec,
+  type KafkaSinkServiceConfig,
+  kafkaSinkServiceEnv,
+  runStageService,
+  type Stage,
+  startKafkaService,
+} from './service.js';
+export { ensureTopics, prefixedTopicNames, sizeLimits, topicKindOf, type TopicNames } from './topics.js';

@@ -4,20 +4,17 @@ import { ParseError, limitExceeded } from '@parsedmarc-ts/parser';
 import { decodeValue, encodeValue, InvalidParsedMessage, MessageTooLargeError } from '@parsedmarc-ts/avro';
 import { isPdmError } from '@parsedmarc-ts/errors';
 import { ConfigError, IniError } from '@parsedmarc-ts/service-runtime';
+import { deadLetterValue, errorCode } from './dead-letter.js';
 import {
-  deadLetterValue,
-  errorCode,
   isFenced,
   isRetriable,
-  isWireFormat,
   PoisonMessageError,
-  prefixedTopicNames,
   RegistryUnavailableError,
-  sizeLimits,
   TransactionFailedError,
-  subjectOf,
-  type InputMessage,
-} from './index.js';
+} from './errors.js';
+import { isWireFormat, subjectOf } from './registry.js';
+import { prefixedTopicNames, sizeLimits } from './topics.js';
+import { type InputMessage } from './processor.js';
 
 const {
   KafkaJSConnectionError,

@@ -1,6 +1,13 @@
-export * from './errors.js';
-export * from './types.js';
-export * from './batches.js';
-export * from './ingest.js';
-export * from './imap.js';
-export * from './maildir.js';
+// The public surface: what other projects use, and nothing else (internals stay inside the package).
+export { dispositionOf } from './batches.js';
+export { MailboxError, type MailboxErrorCode } from './errors.js';
+export { ImapSource, type ImapSourceOptions } from './imap.js';
+export { type IngestStats, runIngest } from './ingest.js';
+export { isMaildir, listMaildirMessages, MaildirSource } from './maildir.js';
+export {
+  type ArchiveSubfolder,
+  type BatchHandler,
+  type Disposition,
+  type MailMessage,
+  type MailSource,
+} from './types.js';

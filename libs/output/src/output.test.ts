@@ -3,15 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { AggregateReport, ForensicReport } from '@parsedmarc-ts/parser';
 import {
   aggregateDocumentedColumns,
-  compactJson,
   csvCell,
   forensicDocumentedColumns,
-  JsonArrayWriter,
   parsedAggregateReportsToCsv,
   parsedForensicReportsToCsv,
-  pythonJsonDumps,
-  SampleNamer,
-} from './index.js';
+} from './csv.js';
+import { compactJson, JsonArrayWriter } from './json.js';
+import { pythonJsonDumps } from './kafka-json.js';
+import { SampleNamer } from './zip.js';
 
 const fixture = (p: string): string =>
   readFileSync(new URL(`../../../test/fixtures/${p}`, import.meta.url), 'utf8');
@@ -45,7 +44,9 @@ describe('aggregate CSV', () => {
     expect(rest).toEqual(['']);
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);
-    expect(header!.split(',').slice(0, aggregateDocumentedColumns.length)).toEqual([...aggregateDocumentedColumns]);
+    expect(header!.split(',').slice(0, aggregateDocumentedColumns.length)).toEqual([
+      ...aggregateDocumentedColumns,
+    ]);
     expect(header!.split(',').slice(aggregateDocumentedColumns.length)).toContain('dmarc_aligned');
   });
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { parseReports } from '@parsedmarc-ts/parser';
-import { originalSyslogMessages } from './index.js';
+import { originalSyslogMessages } from './syslog.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const samples = join(root, 'test/fixtures/samples');

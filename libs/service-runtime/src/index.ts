@@ -1,7 +1,15 @@
-export * from './config.js';
-export * from './logger.js';
-export * from './runtime.js';
-export * from './retry.js';
-export * from './ini.js';
-export * from './parsedmarc-ini-keys.js';
-export * from './parsedmarc-settings.js';
+// The public surface: what other projects use, and nothing else (internals stay inside the package).
+export type { Logger } from './logger.js';
+export { baseServiceEnv, ConfigError, env, type Env, loadConfig, withFileSecrets } from './config.js';
+export { IniError, parseIni, parseIniBoolean } from './ini.js';
+export { createLogger, redactedPaths } from './logger.js';
+export { PARSEDMARC_ENV, PARSEDMARC_INI_KEYS, type ParsedmarcIniKeyType } from './parsedmarc-ini-keys.js';
+export {
+  applyEnvOverrides,
+  applyIniDocument,
+  ParsedmarcSettings,
+  settingError,
+  SettingsReader,
+} from './parsedmarc-settings.js';
+export { backoffDelay, type BackoffOptions, retryWithBackoff, sleep } from './retry.js';
+export { ServiceRuntime } from './runtime.js';

@@ -5,17 +5,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  backoffDelay,
-  baseServiceEnv,
-  ConfigError,
-  createLogger,
-  env,
-  loadConfig,
-  retryWithBackoff,
-  ServiceRuntime,
-  withFileSecrets,
-} from './index.js';
+import { backoffDelay, retryWithBackoff } from './retry.js';
+import { baseServiceEnv, ConfigError, env, loadConfig, withFileSecrets } from './config.js';
+import { createLogger } from './logger.js';
+import { ServiceRuntime } from './runtime.js';
 
 const schema = z.object({
   ...baseServiceEnv,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { parseReports, type ParsedReport } from '@parsedmarc-ts/parser';
-import { hecEventsOf, type HecEventOptions } from '../index.js';
+import { hecEventsOf, type HecEventOptions } from './events.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const samples = join(root, 'test/fixtures/samples');

@@ -8,8 +8,8 @@ import {
   splitBulkBatches,
   type BulkBatch,
   type BulkOversized,
-  type SearchDocument,
-} from '../index.js';
+} from './bulk.js';
+import { type SearchDocument } from './documents.js';
 
 const doc = (n: number, text = 'x'): SearchDocument => ({
   index: `dmarc_aggregate-2024-01-${String((n % 28) + 1).padStart(2, '0')}`,

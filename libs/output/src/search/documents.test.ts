@@ -22,7 +22,8 @@ import {
   type ParseOutcome,
   type SmtpTlsReport,
 } from '@parsedmarc-ts/parser';
-import { searchDocumentsOf, type SearchDocument, type SearchIndexOptions } from '../index.js';
+import { searchDocumentsOf, type SearchDocument } from './documents.js';
+import { type SearchIndexOptions } from './names.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const samples = join(root, 'test/fixtures/samples');

@@ -6,15 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { parseReports } from '@parsedmarc-ts/parser';
-import {
-  searchDocumentsOf,
-  searchIndexName,
-  searchIndexTemplates,
-  type SearchDocument,
-  type SearchFamily,
-  type SearchIndexOptions,
-  type SearchIndexTemplate,
-} from '../index.js';
+import { searchDocumentsOf, type SearchDocument } from './documents.js';
+import { searchIndexName, type SearchFamily, type SearchIndexOptions } from './names.js';
+import { searchIndexTemplates, type SearchIndexTemplate } from './templates.js';
 
 type Mapping = Record<string, unknown> & { type?: string; properties?: Record<string, Mapping> };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { searchIndexName, searchIndexOptionsProblems } from '../index.js';
+import { searchIndexName, searchIndexOptionsProblems } from './names.js';
 import { awareIso, canonicalIp, integerOf, naiveIso, parseUtcInstant, skipEmpty } from './values.js';
 
 // IPv4-mapped addresses are written dotted, as Python 3.13+ does (3.12 and older: ::ffff:c000:201; both

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 
 import { ParseError, type ParseErrorCode } from '../errors.js';
 import type { AggregateRecord } from '../types.js';
-import { AggregateReportStreamParser, parseAggregateReportXml, type AggregateParseOptions } from './index.js';
+import { AggregateReportStreamParser, type AggregateParseOptions } from './stream.js';
+import { parseAggregateReportXml } from './index.js';
 
 const head = `<?xml version="1.0" encoding="UTF-8"?>
 <feedback>

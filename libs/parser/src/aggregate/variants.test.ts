@@ -9,12 +9,9 @@ import { describe, expect, it } from 'vitest';
 
 import { formatLocal } from '../time.js';
 import type { AggregateRecord, AggregateReport, AggregateReportHeader } from '../types.js';
-import {
-  AggregateReportStreamParser,
-  looksLikeAggregateXml,
-  parseAggregateReportXml,
-  splitIntoUtcDays,
-} from './index.js';
+import { AggregateReportStreamParser } from './stream.js';
+import { looksLikeAggregateXml, parseAggregateReportXml } from './index.js';
+import { splitIntoUtcDays } from './normalize.js';
 
 /** Generated from the original's code by libs/parser/scripts/split-cases-from-parsedmarc.py. */
 const splitCasesPath = fileURLToPath(

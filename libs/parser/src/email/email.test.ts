@@ -2,7 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError } from '../errors.js';
-import { decodeEncodedWords, looksLikeEmail, parseEmail, parseMailDate, splitMessage } from './index.js';
+import { decodeEncodedWords, splitMessage } from './headers.js';
+import { looksLikeEmail, parseEmail } from './index.js';
+import { parseMailDate } from './date.js';
 
 const fixture = (path: string): Buffer =>
   readFileSync(new URL(`../../../../test/fixtures/samples/${path}`, import.meta.url));
