@@ -1,6 +1,9 @@
 /** kafkajs client construction with logs routed to pino. */
 import kafkajs, { type Kafka, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
+import { isRetriable } from './errors.js';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -45,4 +48,35 @@ export function createKafka(connection: KafkaConnection, logger?: Logger): Kafka
       };
   }
   return new KafkaClient(config);
+}
+
+/**
+ * Connects a consuming service's producer and consumer and subscribes to its topics, until it succeeds: a
+ * broker away at start is waited for (with backoff), not a failed start.
+ */
+export async function connectConsumer(
+  clients: { producer: Producer; consumer: Consumer; topics: string[] },
+  options: {
+    retry?: BackoffOptions;
+    signal: AbortSignal;
+    logger: Logger;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  },
+): Promise<void> {
+  await retryWithBackoff(
+    async () => {
+      await clients.producer.connect();
+      await clients.consumer.connect();
+      await clients.consumer.subscribe({ topics: clients.topics, fromBeginning: true });
+    },
+    {
+      ...(options.retry ?? { initialMs: 500, maxMs: 30_000 }),
+      isRetriable,
+      signal: options.signal,
+      onRetry: (error, attempt, delayMs) => {
+        options.logger.warn({ err: error, attempt, delayMs }, 'cannot connect to Kafka yet; retrying');
+        options.onRetry?.(error, attempt, delayMs);
+      },
+    },
+  );
 }

@@ -1,5 +1,5 @@
 // The public surface: what other projects use, and nothing else (internals stay inside the package).
-export { createKafka, type KafkaConnection } from './client.js';
+export { connectConsumer, createKafka, type KafkaConnection } from './client.js';
 export { deadLetterMessage } from './dead-letter.js';
 export { isRetriable, PoisonMessageError } from './errors.js';
 export { type InputMessage, inputMessageOf, type OutputMessage } from './processor.js';

@@ -10,6 +10,7 @@ import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
 import { isFenced, isRetriable, PoisonMessageError, TransactionFailedError } from './errors.js';
+import { connectConsumer } from './client.js';
 import { sizeLimits } from './topics.js';
 
 export interface InputMessage {
@@ -179,20 +180,13 @@ export class TransactionalProcessor {
 
   async start(): Promise<void> {
     const { options } = this;
-    await retryWithBackoff(
-      async () => {
-        await this.producer.connect();
-        await this.consumer.connect();
-        await this.consumer.subscribe({ topic: options.inputTopic, fromBeginning: true });
-      },
+    await connectConsumer(
+      { producer: this.producer, consumer: this.consumer, topics: [options.inputTopic] },
       {
-        ...(options.retry ?? { initialMs: 500, maxMs: 30_000 }),
-        isRetriable,
+        retry: options.retry,
         signal: this.abort.signal,
-        onRetry: (error, attempt, delayMs) => {
-          options.logger.warn({ err: error, attempt, delayMs }, 'cannot connect to Kafka yet; retrying');
-          options.hooks?.onRetry?.(error, attempt, delayMs);
-        },
+        logger: options.logger,
+        onRetry: options.hooks?.onRetry,
       },
     );
     await this.consumer.run({

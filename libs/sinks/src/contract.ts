@@ -65,3 +65,22 @@ export interface ResultSink {
 
 export const isFirstPart = (item: ResultItem): boolean => !item.part || item.part.index === 0;
 export const isLastPart = (item: ResultItem): boolean => !item.part || item.part.isLast;
+
+/**
+ * How a sink's close() ends: flush what is left, say each refusal (close() has no caller to hand them to;
+ * the pipelines flushed just before, so there are rarely any, but none is dropped silently), then release
+ * the sink's resources whatever happened.
+ */
+export async function flushAndRelease(
+  sink: Pick<ResultSink, 'flush'>,
+  warn: (line: string) => void,
+  release: () => Promise<void>,
+): Promise<void> {
+  try {
+    for (const refusal of await sink.flush()) {
+      warn(`${refusal.source}: ${refusal.sink} refused it: ${refusal.reason}`);
+    }
+  } finally {
+    await release();
+  }
+}

@@ -2,10 +2,10 @@
  * What the HTTP sinks (search servers, Splunk HEC) share: one request retried with backoff within a
  * sink's budget, and the reading of the failures every HTTPS client meets.
  */
-import { readFileSync } from 'node:fs';
 import { retryWithBackoff } from '@parsedmarc-ts/service-runtime';
 import { Agent, request, type Dispatcher } from 'undici';
 import { SinkError } from './errors.js';
+import { readPemFile } from './pem.js';
 import type { SinkContext } from './registry.js';
 
 const backoff = { initialMs: 250, maxMs: 15_000 };
@@ -127,18 +127,7 @@ export function httpAgent(
   settings: { caFile: string | null; skipCertificateVerification: boolean; timeoutSeconds: number },
   connections: number,
 ): Agent {
-  let ca: string | undefined;
-  if (settings.caFile) {
-    try {
-      ca = readFileSync(settings.caFile, 'utf8');
-    } catch (error) {
-      throw new SinkError(
-        'INVALID_SINK_CONFIG',
-        `cannot read the CA file ${settings.caFile}: ${(error as Error).message}`,
-        { sink: sinkName },
-      );
-    }
-  }
+  const ca = settings.caFile ? readPemFile(sinkName, settings.caFile) : undefined;
   const timeoutMs = settings.timeoutSeconds * 1000;
   return new Agent({
     connect: {

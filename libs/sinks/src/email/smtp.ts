@@ -3,12 +3,12 @@
  * mail would go in clear), AUTH when a user is given, the certificate verified unless skipped. Failures as
  * SinkErrors: the server away or answering 4xx is retriable, a 5xx or refused credentials are not.
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { EmailSinkConfig } from '../config.js';
 import { SinkError } from '../errors.js';
+import { readPemFile } from '../pem.js';
 import { isTlsError } from '../http.js';
 
 export const SINK_NAME = 'email';
@@ -76,18 +76,7 @@ export interface SmtpSession {
 
 /** Connects, upgrades, logs in. The caller sends and quits. */
 export async function openSmtpSession(settings: SmtpSettings, clientName?: string): Promise<SmtpSession> {
-  let ca: string | undefined;
-  if (settings.caFile) {
-    try {
-      ca = readFileSync(settings.caFile, 'utf8');
-    } catch (error) {
-      throw new SinkError(
-        'INVALID_SINK_CONFIG',
-        `cannot read the CA file ${settings.caFile}: ${(error as Error).message}`,
-        { sink: SINK_NAME },
-      );
-    }
-  }
+  const ca = settings.caFile ? readPemFile(SINK_NAME, settings.caFile) : undefined;
   const timeoutMs = settings.timeoutSeconds * 1000;
   const connection = new SMTPConnection({
     host: settings.host,

@@ -21,7 +21,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { hecEventsOf, type HecEventOptions } from '@parsedmarc-ts/output';
 import { backoffDelay, sleep } from '@parsedmarc-ts/service-runtime';
 import { saves, type HecSinkConfig } from '../config.js';
-import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
+import { flushAndRelease, type ResultItem, type ResultSink, type SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { OneInFlight, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
@@ -162,13 +162,11 @@ export class HecSink implements ResultSink {
   }
 
   async close(): Promise<void> {
-    try {
-      const left = await this.flush();
-      for (const refusal of left)
-        this.context.warn(`${refusal.source}: ${refusal.sink} refused it: ${refusal.reason}`);
-    } finally {
-      await this.client.close();
-    }
+    await flushAndRelease(
+      this,
+      (line) => this.context.warn(line),
+      () => this.client.close(),
+    );
   }
 
   private async dispatchPending(): Promise<void> {

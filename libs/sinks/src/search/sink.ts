@@ -24,7 +24,7 @@ import {
   type SearchIndexOptions,
 } from '@parsedmarc-ts/output';
 import { saves, type SearchSinkConfig } from '../config.js';
-import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
+import { flushAndRelease, type ResultItem, type ResultSink, type SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
 import { OneInFlight, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
@@ -155,15 +155,11 @@ export class SearchSink implements ResultSink {
   }
 
   async close(): Promise<void> {
-    try {
-      const left = await this.flush();
-      // close() has no caller to hand refusals to: they were reported at the last flush in every pipeline;
-      // anything refused here is still said, never dropped silently.
-      for (const refusal of left)
-        this.context.warn(`${refusal.source}: ${refusal.sink} refused it: ${refusal.reason}`);
-    } finally {
-      await this.client.close();
-    }
+    await flushAndRelease(
+      this,
+      (line) => this.context.warn(line),
+      () => this.client.close(),
+    );
   }
 
   /** Waits for the batch in flight; its failure (retry budget spent) is thrown here. */

@@ -29,6 +29,7 @@ import {
 import type { ParsedReport, ReportPart } from '@parsedmarc-ts/parser';
 import { retryWithBackoff, type BackoffOptions } from '@parsedmarc-ts/service-runtime';
 import {
+  connectConsumer,
   deadLetterMessage,
   inputMessageOf,
   isRetriable,
@@ -215,20 +216,13 @@ export class SinkConsumer {
 
   async start(): Promise<void> {
     const { options } = this;
-    await retryWithBackoff(
-      async () => {
-        await this.producer.connect();
-        await this.consumer.connect();
-        await this.consumer.subscribe({ topics: [...this.kindOf.keys()], fromBeginning: true });
-      },
+    await connectConsumer(
+      { producer: this.producer, consumer: this.consumer, topics: [...this.kindOf.keys()] },
       {
-        ...(options.retry ?? { initialMs: 500, maxMs: 30_000 }),
-        isRetriable,
+        retry: options.retry,
         signal: this.abort.signal,
-        onRetry: (error, attempt, delayMs) => {
-          options.logger.warn({ err: error, attempt, delayMs }, 'cannot connect to Kafka yet; retrying');
-          options.hooks?.onRetry?.(error, attempt, delayMs);
-        },
+        logger: options.logger,
+        onRetry: options.hooks?.onRetry,
       },
     );
     await this.consumer.run({

@@ -7,13 +7,13 @@
  */
 import { createSocket, type Socket as DatagramSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { originalSyslogMessages } from '@parsedmarc-ts/output';
 import { saves, type SyslogSinkConfig } from '../config.js';
-import type { ResultItem, ResultSink, SinkRefusal } from '../contract.js';
+import { flushAndRelease, type ResultItem, type ResultSink, type SinkRefusal } from '../contract.js';
 import { SinkError } from '../errors.js';
+import { readPemFile } from '../pem.js';
 import type { SinkContext } from '../registry.js';
 
 /** The largest UDP payload over IPv4. */
@@ -29,19 +29,7 @@ interface Transport {
   close(): Promise<void>;
 }
 
-const readPem = (path: string, what: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new SinkError(
-      'INVALID_SINK_CONFIG',
-      `cannot read the ${what} ${path}: ${(error as Error).message}`,
-      {
-        sink: 'syslog',
-      },
-    );
-  }
-};
+const readPem = (path: string, what: string): string => readPemFile('syslog', path, what);
 
 class DatagramTransport implements Transport {
   private constructor(
@@ -235,6 +223,7 @@ export class SyslogSink implements ResultSink {
   private constructor(
     private readonly config: SyslogSinkConfig,
     private readonly transport: Transport,
+    private readonly context: SinkContext,
   ) {}
 
   static async open(config: SyslogSinkConfig, context: SinkContext): Promise<SyslogSink> {
@@ -249,7 +238,7 @@ export class SyslogSink implements ResultSink {
       await stream.connect();
       transport = stream;
     }
-    const sink = new SyslogSink(config, transport);
+    const sink = new SyslogSink(config, transport, context);
     sink.refusals = refusals;
     return sink;
   }
@@ -267,7 +256,10 @@ export class SyslogSink implements ResultSink {
   }
 
   async close(): Promise<void> {
-    await this.transport.drain();
-    await this.transport.close();
+    await flushAndRelease(
+      this,
+      (line) => this.context.warn(line),
+      () => this.transport.close(),
+    );
   }
 }

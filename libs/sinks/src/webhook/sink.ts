@@ -10,7 +10,14 @@ import { AggregateJsonWriter, compactJson, indentedJson } from '@parsedmarc-ts/o
 import type { ParsedReport } from '@parsedmarc-ts/parser';
 import { interceptors, type Dispatcher } from 'undici';
 import { saves, type WebhookSinkConfig } from '../config.js';
-import { isFirstPart, isLastPart, type ResultItem, type ResultSink, type SinkRefusal } from '../contract.js';
+import {
+  flushAndRelease,
+  isFirstPart,
+  isLastPart,
+  type ResultItem,
+  type ResultSink,
+  type SinkRefusal,
+} from '../contract.js';
 import { SinkError } from '../errors.js';
 import { httpAgent, isTransientStatus, postJson, retryAfterMs, retryingRequest } from '../http.js';
 import type { SinkContext } from '../registry.js';
@@ -72,7 +79,11 @@ export class WebhookSink implements ResultSink {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await flushAndRelease(
+      this,
+      (line) => this.context.warn(line),
+      () => this.dispatcher.close(),
+    );
   }
 
   private async post(url: string, body: string, item: ResultItem): Promise<void> {
