@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { createKafka, RegistryCodec, type TopicNames } from '@parsedmarc-ts/kafka';
+import {
+  createKafka,
+  ensureTopics,
+  prefixedTopicNames,
+  RegistryCodec,
+  type TopicNames,
+} from '@parsedmarc-ts/kafka';
 import type { TopicKind, TopicValues } from '@parsedmarc-ts/avro';
 
 import { searchServer } from '../search/helpers.js';
@@ -52,6 +58,24 @@ export async function freePort(): Promise<number> {
 }
 
 /** Builds the two services and `extra` projects (incremental: a no-op when dist/ is current). */
+/** The pipeline's topics under a fresh prefix (a test's own), created on the test broker. */
+export async function createTestTopics(
+  servers: Servers,
+  label: string,
+  partitions: number,
+): Promise<{ prefix: string; topics: TopicNames }> {
+  const prefix = uniquePrefix(label);
+  const topics = prefixedTopicNames(prefix);
+  const admin = createKafka({ brokers: servers.brokers, clientId: `${label}-test-admin` }).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, Object.values(topics), { partitions });
+  } finally {
+    await admin.disconnect();
+  }
+  return { prefix, topics };
+}
+
 export function buildServices(extra: string[] = []): void {
   // Test files run in parallel processes: one build at a time (flock), the others then find it current.
   execFileSync(

@@ -5,22 +5,14 @@
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createKafka,
-  createRawMailPublisher,
-  ensureTopics,
-  prefixedTopicNames,
-  sizeLimits,
-  topicKindOf,
-  type TopicNames,
-} from '@parsedmarc-ts/kafka';
+import { createRawMailPublisher, sizeLimits, topicKindOf, type TopicNames } from '@parsedmarc-ts/kafka';
 import type { AggregateReportMessage } from '@parsedmarc-ts/avro';
 import {
   buildServices,
+  createTestTopics,
   ensureServers,
   readTopics,
   startService,
-  uniquePrefix,
   type ServiceProcess,
   type Servers,
 } from './harness.js';
@@ -54,12 +46,9 @@ describe('huge reports', () => {
   beforeAll(async () => {
     servers = ensureServers();
     buildServices();
-    const prefix = uniquePrefix('huge');
-    topics = prefixedTopicNames(prefix);
-    const admin = createKafka({ brokers: servers.brokers, clientId: 'huge-test-admin' }).admin();
-    await admin.connect();
-    await ensureTopics(admin, Object.values(topics), { partitions: 2 });
-    await admin.disconnect();
+    const created = await createTestTopics(servers, 'huge', 2);
+    const prefix = created.prefix;
+    topics = created.topics;
     services.push(await startService('report-parse', { servers, prefix }));
     services.push(await startService('enrich', { servers, prefix }));
   }, 120_000);

@@ -7,23 +7,16 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createKafka,
-  createRawMailPublisher,
-  ensureTopics,
-  prefixedTopicNames,
-  topicKindOf,
-  type TopicNames,
-} from '@parsedmarc-ts/kafka';
+import { createRawMailPublisher, topicKindOf, type TopicNames } from '@parsedmarc-ts/kafka';
 import type { DeadLetter } from '@parsedmarc-ts/avro';
 import {
   buildServices,
+  createTestTopics,
   ensureServers,
   readTopics,
   repoRoot,
   startService,
   testTimeZone,
-  uniquePrefix,
   type ServiceProcess,
   type Servers,
 } from './harness.js';
@@ -41,12 +34,7 @@ describe('pipeline: raw-mail → report-parse → enrich → report topics', () 
   beforeAll(async () => {
     servers = ensureServers();
     buildServices(['apps/cli']);
-    prefix = uniquePrefix('e2e');
-    topics = prefixedTopicNames(prefix);
-    const admin = createKafka({ brokers: servers.brokers, clientId: 'pipeline-test-admin' }).admin();
-    await admin.connect();
-    await ensureTopics(admin, Object.values(topics), { partitions: 3 });
-    await admin.disconnect();
+    ({ prefix, topics } = await createTestTopics(servers, 'e2e', 3));
     const env = { AGGREGATE_PART_RECORDS: String(partRecords), MAX_MESSAGES_PER_TRANSACTION: '20' };
     services.push(await startService('report-parse', { servers, prefix, env }));
     services.push(await startService('enrich', { servers, prefix, env }));

@@ -10,8 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createKafka,
   createRawMailPublisher,
-  ensureTopics,
-  prefixedTopicNames,
   RegistryCodec,
   topicKindOf,
   type TopicNames,
@@ -19,10 +17,10 @@ import {
 import type { AggregateReportMessage, DeadLetter } from '@parsedmarc-ts/avro';
 import {
   buildServices,
+  createTestTopics,
   ensureServers,
   readTopics,
   startService,
-  uniquePrefix,
   type ServiceProcess,
   type Servers,
 } from './harness.js';
@@ -39,13 +37,8 @@ describe('poison input', () => {
   beforeAll(async () => {
     servers = ensureServers();
     buildServices();
-    prefix = uniquePrefix('poison');
-    topics = prefixedTopicNames(prefix);
-    const admin = createKafka({ brokers: servers.brokers, clientId: 'poison-test-admin' }).admin();
-    await admin.connect();
     // One partition: everything queues behind the poison.
-    await ensureTopics(admin, Object.values(topics), { partitions: 1 });
-    await admin.disconnect();
+    ({ prefix, topics } = await createTestTopics(servers, 'poison', 1));
     const env = {
       MAX_INPUT_BYTES: String(MiB),
       PARSE_MAX_DECOMPRESSED_BYTES: String(MiB),

@@ -6,21 +6,14 @@ import { createServer, request, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createKafka,
-  createRawMailPublisher,
-  ensureTopics,
-  prefixedTopicNames,
-  topicKindOf,
-  type TopicNames,
-} from '@parsedmarc-ts/kafka';
+import { createRawMailPublisher, topicKindOf, type TopicNames } from '@parsedmarc-ts/kafka';
 import {
   buildServices,
+  createTestTopics,
   ensureServers,
   freePort,
   readTopics,
   startService,
-  uniquePrefix,
   type ServiceProcess,
   type Servers,
 } from './harness.js';
@@ -70,12 +63,7 @@ describe('registry away', () => {
   beforeAll(async () => {
     servers = ensureServers();
     buildServices();
-    prefix = uniquePrefix('retry');
-    topics = prefixedTopicNames(prefix);
-    const admin = createKafka({ brokers: servers.brokers, clientId: 'retry-test-admin' }).admin();
-    await admin.connect();
-    await ensureTopics(admin, Object.values(topics), { partitions: 1 });
-    await admin.disconnect();
+    ({ prefix, topics } = await createTestTopics(servers, 'retry', 1));
     proxy = await flakyProxy(servers.registryUrl);
     service = await startService('report-parse', { servers: { ...servers, registryUrl: proxy.url }, prefix });
   }, 120_000);
