@@ -11,10 +11,22 @@ import type { ResultItem } from '@parsedmarc-ts/sinks';
 import { readTopics, uniquePrefix, type Servers } from './harness.js';
 import { sampleInputs } from './expected.js';
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 90_000) {
+/**
+ * Waits for a condition. On a timeout, `explain` says what the state was (counts, the service's last log
+ * lines), so that a failure seen once on a loaded machine can be understood from its report alone.
+ */
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 90_000,
+  explain?: () => string | Promise<string>,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const state = explain ? `\n${await explain()}` : '';
+      throw new Error(`timed out waiting for ${what}${state}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -135,6 +135,14 @@ describe('sink-hec end to end', () => {
     );
   };
 
+  /** The state behind a timeout: offsets, the collector's counts, the service's last log lines. */
+  const explain = async (token: string, group: string, logs: string[]): Promise<string> =>
+    [
+      `committed ${await committedSum(admin, group, inputs)} of ${end}`,
+      `collector ${JSON.stringify(await statsOf(receiver.url, token))}`,
+      ...logs.slice(-40),
+    ].join('\n');
+
   const indexedLines = async (token: string): Promise<string[]> =>
     (await eventsOf(receiver.url, token)).map(sentLineOf).sort();
 
@@ -165,6 +173,7 @@ describe('sink-hec end to end', () => {
       'offsets committed to the end',
       async () => (await committedSum(admin, group, inputs)) === end,
       120_000,
+      () => explain(token, group, second.logs),
     );
     expect(await indexedLines(token)).toEqual(expected);
     expect((await second.get('/readyz')).status).toBe(200);
@@ -189,6 +198,7 @@ describe('sink-hec end to end', () => {
       'offsets committed to the end',
       async () => (await committedSum(admin, group, inputs)) === end,
       120_000,
+      () => explain(token, group, service.logs),
     );
     expect(await indexedLines(token)).toEqual(expected);
     expect(service.logs.join('\n')).toMatch(
