@@ -174,3 +174,42 @@ pdm_lock() {
 pdm_sha256() {
   cat "$@" | sha256sum | cut -d' ' -f1
 }
+
+# pdm_apt_install logfile pkg...   -> installs Debian packages non-interactively (waits for a busy dpkg
+# lock, runs apt-get update once on failure; never removes a package to make room). With PDM_APT_NO_START=1 the packages' postinst may not start
+# their distro service (policy-rc.d), so the system instance on the standard ports stays down.
+pdm_apt_install() {
+  local log="$1"
+  shift
+  local opts=(-y -q --no-remove -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold) made_policy= rc=0
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ "${PDM_APT_NO_START:-}" == 1 && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
+  if ! apt-get install "${opts[@]}" "$@" >"$log" 2>&1; then
+    pdm_log "apt-get install $* failed, running apt-get update and retrying"
+    apt-get update -q -o DPkg::Lock::Timeout=600 >>"$log" 2>&1 || true
+    apt-get install "${opts[@]}" "$@" >>"$log" 2>&1 || rc=$?
+  fi
+  [[ -n "$made_policy" ]] && rm -f /usr/sbin/policy-rc.d
+  if [[ $rc -ne 0 ]]; then
+    pdm_tail_log "$log" 30
+    pdm_die "apt-get install $* failed"
+  fi
+}
+
+# pdm_stop_service lockfile pidfile timeout_s   -> stops the server whose pid the pidfile holds (TERM,
+# then KILL past the timeout), under the tool's lock; says so when it was not running.
+pdm_stop_service() {
+  local lock="$1" pidfile="$2" timeout="$3" pid
+  pdm_lock "$lock"
+  if pdm_pid_alive "$pidfile"; then
+    pid="$(cat "$pidfile")"
+    pdm_log "stopping pid $pid ..."
+    pdm_stop_pidfile "$pidfile" "$timeout" || pdm_die "could not stop pid $pid"
+    pdm_log "stopped"
+  else
+    rm -f "$pidfile"
+    pdm_log "not running"
+  fi
+}

@@ -227,19 +227,7 @@ do_start() {
   pdm_die "$SRV_TITLE did not get ready at $SRV_URL (console: $OUT, logs: $LOGS)"
 }
 
-do_stop() {
-  pdm_lock "$LOCK"
-  if pdm_pid_alive "$PIDFILE"; then
-    local pid
-    pid="$(cat "$PIDFILE")"
-    pdm_log "stopping pid $pid ..."
-    pdm_stop_pidfile "$PIDFILE" 60 || pdm_die "could not stop pid $pid"
-    pdm_log "stopped"
-  else
-    rm -f "$PIDFILE"
-    pdm_log "not running"
-  fi
-}
+do_stop() { pdm_stop_service "$LOCK" "$PIDFILE" 60; }
 
 do_status() {
   if healthy; then

@@ -19,15 +19,7 @@ install() {
   [[ -n "$(find_chromium)" ]] && return 0
   [[ $(id -u) -eq 0 ]] || pdm_die "chromium is not installed and installing it needs root (apt-get install chromium)"
   pdm_log "installing chromium from Debian apt (~20 s)"
-  export DEBIAN_FRONTEND=noninteractive
-  local opts=(-y -q -o DPkg::Lock::Timeout=600)
-  if ! apt-get install "${opts[@]}" chromium >"$S/apt.log" 2>&1; then
-    apt-get update -q -o DPkg::Lock::Timeout=600 >>"$S/apt.log" 2>&1 || true
-    apt-get install "${opts[@]}" chromium >>"$S/apt.log" 2>&1 || {
-      pdm_tail_log "$S/apt.log" 30
-      pdm_die "apt-get install chromium failed"
-    }
-  fi
+  pdm_apt_install "$S/apt.log" chromium
 }
 
 case "${1:-}" in

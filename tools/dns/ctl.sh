@@ -32,24 +32,11 @@ OUT="$S/dnsmasq.out"
 CONF="$HERE/dnsmasq.conf"
 BENCH_VERSION=1 # bump when the generated block changes
 
-apt_install() { # apt_install pkg... (non-interactive, waits for a busy dpkg lock)
-  local opts=(-y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold)
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install "${opts[@]}" "$@" >"$S/apt.log" 2>&1; then
-    pdm_log "apt-get install $* failed, running apt-get update and retrying"
-    apt-get update -q -o DPkg::Lock::Timeout=600 >>"$S/apt.log" 2>&1 || true
-    apt-get install "${opts[@]}" "$@" >>"$S/apt.log" 2>&1 || {
-      pdm_tail_log "$S/apt.log" 30
-      pdm_die "apt-get install $* failed"
-    }
-  fi
-}
-
 cmd_install() {
   mkdir -p "$S"
   if ! command -v dnsmasq >/dev/null 2>&1 && [[ ! -x /usr/sbin/dnsmasq ]]; then
     pdm_log "installing dnsmasq-base from Debian apt"
-    apt_install dnsmasq-base
+    pdm_apt_install "$S/apt.log" dnsmasq-base
   fi
   # Generated benchmark block (regenerated only when missing or BENCH_VERSION changes).
   if [[ "$(cat "$S/bench.version" 2>/dev/null || true)" != "$BENCH_VERSION" || ! -s "$S/bench.hosts" ]]; then

@@ -35,26 +35,6 @@ LOG="$S/dovecot.log"
 
 [[ $(id -u) -eq 0 || "${1:-}" == env || "${1:-}" == log ]] || pdm_die "must run as root (apt-get, useradd, dovecot master)"
 
-apt_install() { # apt_install pkg... (non-interactive, no service start, waits for a busy dpkg lock)
-  local opts=(-y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold) made_policy=
-  export DEBIAN_FRONTEND=noninteractive
-  # keep the package's postinst from starting the distro dovecot on :143/:993
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  local rc=0
-  if ! apt-get install "${opts[@]}" "$@" >"$S/apt.log" 2>&1; then
-    pdm_log "apt-get install $* failed, running apt-get update and retrying"
-    apt-get update -q -o DPkg::Lock::Timeout=600 >>"$S/apt.log" 2>&1 || true
-    apt-get install "${opts[@]}" "$@" >>"$S/apt.log" 2>&1 || rc=$?
-  fi
-  [[ -n "$made_policy" ]] && rm -f /usr/sbin/policy-rc.d
-  if [[ $rc -ne 0 ]]; then
-    pdm_tail_log "$S/apt.log" 30
-    pdm_die "apt-get install $* failed"
-  fi
-}
-
 # Make sure the distro instance (default config, /run/dovecot) is not running or enabled.
 disable_system_dovecot() {
   if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
@@ -84,10 +64,10 @@ cmd_install() {
   if ! command -v dovecot >/dev/null 2>&1 || ! command -v doveadm >/dev/null 2>&1 ||
     [[ ! -e /usr/lib/dovecot/imap ]]; then
     pdm_log "installing dovecot-imapd from Debian apt"
-    apt_install dovecot-core dovecot-imapd
+    PDM_APT_NO_START=1 pdm_apt_install "$S/apt.log" dovecot-core dovecot-imapd
     disable_system_dovecot
   fi
-  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  command -v openssl >/dev/null 2>&1 || PDM_APT_NO_START=1 pdm_apt_install "$S/apt.log" openssl
   if ! getent passwd "$VMAIL_USER" >/dev/null; then
     pdm_log "creating system user $VMAIL_USER"
     useradd --system --user-group --no-create-home --home-dir /nonexistent \

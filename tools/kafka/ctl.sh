@@ -135,19 +135,7 @@ do_start() {
   pdm_die "broker not ready within ${KAFKA_START_TIMEOUT}s"
 }
 
-do_stop() {
-  pdm_lock "$LOCK"
-  if pdm_pid_alive "$PIDFILE"; then
-    local pid
-    pid="$(cat "$PIDFILE")"
-    pdm_log "stopping pid $pid ..."
-    pdm_stop_pidfile "$PIDFILE" 40 || pdm_die "could not stop pid $pid"
-    pdm_log "stopped"
-  else
-    rm -f "$PIDFILE"
-    pdm_log "not running"
-  fi
-}
+do_stop() { pdm_stop_service "$LOCK" "$PIDFILE" 40; }
 
 do_status() {
   if healthy; then

@@ -41,26 +41,6 @@ LOG="$S/postfix.log"
 [[ $(id -u) -eq 0 || "${1:-}" == env || "${1:-}" == log ]] ||
   pdm_die "must run as root (apt-get, useradd, postfix master)"
 
-apt_install() { # apt_install pkg... (non-interactive, no service start, waits for a busy dpkg lock)
-  local opts=(-y -q --no-remove -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold) made_policy=
-  export DEBIAN_FRONTEND=noninteractive
-  # keep the package's postinst from starting the distro postfix on :25
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-  fi
-  local rc=0
-  if ! apt-get install "${opts[@]}" "$@" >"$S/apt.log" 2>&1; then
-    pdm_log "apt-get install $* failed, running apt-get update and retrying"
-    apt-get update -q -o DPkg::Lock::Timeout=600 >>"$S/apt.log" 2>&1 || true
-    apt-get install "${opts[@]}" "$@" >>"$S/apt.log" 2>&1 || rc=$?
-  fi
-  [[ -n "$made_policy" ]] && rm -f /usr/sbin/policy-rc.d
-  if [[ $rc -ne 0 ]]; then
-    pdm_tail_log "$S/apt.log" 30
-    pdm_die "apt-get install $* failed"
-  fi
-}
-
 # The distro instance (/etc/postfix, /var/spool/postfix, :25) is never touched: with "No configuration"
 # it has no main.cf and does not start; if one runs anyway, ours differs in ports and all dirs.
 note_system_postfix() {
@@ -80,9 +60,9 @@ cmd_install() {
 postfix postfix/main_mailer_type select No configuration
 postfix postfix/mailname string localhost
 EOF
-    apt_install "${PACKAGES[@]}"
+    PDM_APT_NO_START=1 pdm_apt_install "$S/apt.log" "${PACKAGES[@]}"
   fi
-  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  command -v openssl >/dev/null 2>&1 || PDM_APT_NO_START=1 pdm_apt_install "$S/apt.log" openssl
   if ! getent passwd "$VMAIL_USER" >/dev/null; then
     pdm_log "creating system user $VMAIL_USER"
     useradd --system --user-group --no-create-home --home-dir /nonexistent \

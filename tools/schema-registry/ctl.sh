@@ -94,19 +94,7 @@ do_start() {
   pdm_die "schema registry not ready within ${SR_START_TIMEOUT}s"
 }
 
-do_stop() {
-  pdm_lock "$LOCK"
-  if pdm_pid_alive "$PIDFILE"; then
-    local pid
-    pid="$(cat "$PIDFILE")"
-    pdm_log "stopping pid $pid ..."
-    pdm_stop_pidfile "$PIDFILE" 15 || pdm_die "could not stop pid $pid"
-    pdm_log "stopped"
-  else
-    rm -f "$PIDFILE"
-    pdm_log "not running"
-  fi
-}
+do_stop() { pdm_stop_service "$LOCK" "$PIDFILE" 15; }
 
 do_status() {
   if healthy; then
