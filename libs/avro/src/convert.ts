@@ -122,6 +122,7 @@ export function smtpTlsToAvro(report: SmtpTlsReport, origin: avro.Origin): avro.
           failure_reason_code: detail.failure_reason_code ?? null,
         })) ?? null,
     })),
+    errors: report.errors ?? [],
     origin,
   };
 }
@@ -134,7 +135,7 @@ function withoutNulls<T>(record: object): T {
 }
 
 export function smtpTlsFromAvro(message: avro.SmtpTlsReportMessage): SmtpTlsReport {
-  return {
+  const report: SmtpTlsReport = {
     organization_name: message.organization_name,
     begin_date: message.begin_date,
     end_date: message.end_date,
@@ -150,6 +151,9 @@ export function smtpTlsFromAvro(message: avro.SmtpTlsReportMessage): SmtpTlsRepo
       return out;
     }),
   };
+  // The model has errors only when there is one (conforming reports print as the original's).
+  if (message.errors.length > 0) report.errors = message.errors;
+  return report;
 }
 
 /** A dmarc_parsed value whose report_type names a report it does not carry. */

@@ -225,6 +225,12 @@ export interface SmtpTlsReport {
   contact_info: string | null;
   report_id: string;
   policies: SmtpTlsPolicy[];
+  /**
+   * Where the report deviates from RFC 8460 in a way that changes no number (a contact-info null or
+   * missing, counts written as strings, a policy type in capitals, a domain with a trailing dot...): kept,
+   * and said here. Present only when there is one, so conforming reports print as the original prints them.
+   */
+  errors?: string[];
 }
 
 export type ReportType = 'aggregate' | 'forensic' | 'smtp_tls';

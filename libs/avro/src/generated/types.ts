@@ -198,6 +198,8 @@ export interface SmtpTlsReportMessage {
   contact_info: null | string;
   report_id: string;
   policies: SmtpTlsPolicy[];
+  /** Where the report deviates from RFC 8460 without changing a number (contact-info null, counts as strings, a policy type in capitals...); empty for a conforming report. */
+  errors: string[];
   /** Where the report came from: the input that carried it. */
   origin: Origin;
 }

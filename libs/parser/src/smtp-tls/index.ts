@@ -19,8 +19,18 @@ const policyTypes = ['tlsa', 'sts', 'no-policy-found'];
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
+/** Deviations said per report at most; a hostile report cannot grow the list without bound. */
+const maxDeviations = 20;
+
 class Reader {
+  /** What was accepted though RFC 8460 says otherwise (numbers unchanged), once each. */
+  readonly deviations: string[] = [];
+
   constructor(private readonly source: string | undefined) {}
+
+  deviate(what: string): void {
+    if (this.deviations.length < maxDeviations && !this.deviations.includes(what)) this.deviations.push(what);
+  }
 
   fail(message: string): never {
     throw new InvalidSmtpTlsReport(message, this.source === undefined ? {} : { source: this.source });
@@ -53,12 +63,14 @@ class Reader {
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
       this.fail(`${path} must be a non-negative integer, not ${describe(value)}`);
     }
+    if (typeof value === 'string') this.deviate(`${path.replace(/\[\d+\]/g, '[]')} written as a string`);
     return n;
   }
 
   /** A list of strings; RFC 8460's mx-host is sometimes sent as a single string. */
   strings(value: Json | undefined, path: string, allowSingle: boolean): string[] {
     if (value === undefined || value === null) return [];
+    // RFC 8460's own example writes mx-host as one string.
     if (allowSingle && typeof value === 'string') return [value];
     if (!Array.isArray(value)) this.fail(`${path} must be a list of strings, not ${describe(value)}`);
     return value.map((item, i) => this.string(item, `${path}[${i}]`));
@@ -98,12 +110,17 @@ function policy(r: Reader, value: Json | undefined, path: string): SmtpTlsPolicy
   const p = r.object(value, path);
   const description = r.object(p['policy'], `${path}.policy`);
   const summary = r.object(p['summary'], `${path}.summary`);
-  const policyDomain = r.string(description['policy-domain'], `${path}.policy.policy-domain`);
+  // A domain name's trailing dot (the DNS root, "example.com.") names the same domain: taken without it.
+  const writtenDomain = r.string(description['policy-domain'], `${path}.policy.policy-domain`);
+  const policyDomain = writtenDomain.length > 1 ? writtenDomain.replace(/\.$/, '') : writtenDomain;
+  if (policyDomain !== writtenDomain)
+    r.deviate(`policy-domain ${JSON.stringify(writtenDomain)} with a trailing dot`);
   // Some reporters write the type in capitals ("STS"): the same type, so taken as it means.
   const writtenType = r.string(description['policy-type'], `${path}.policy.policy-type`);
   const policyType = policyTypes.includes(writtenType.toLowerCase())
     ? writtenType.toLowerCase()
     : writtenType;
+  if (policyType !== writtenType) r.deviate(`policy-type ${JSON.stringify(writtenType)} in capitals`);
   if (!policyTypes.includes(policyType)) {
     r.fail(
       `${path}.policy.policy-type must be one of ${policyTypes.join(', ')}, not ${JSON.stringify(policyType)}`,
@@ -207,10 +224,13 @@ export function parseSmtpTlsReportJson(
     report['contact-info'] === undefined || report['contact-info'] === null
       ? null
       : r.string(report['contact-info'], 'contact-info');
+  if (contactInfo === null) {
+    r.deviate(report['contact-info'] === null ? 'contact-info is null' : 'contact-info is missing');
+  }
   const reportId = r.string(report['report-id'], 'report-id');
   const policies = report['policies'];
   if (!Array.isArray(policies)) r.fail(`policies must be a list, not ${describe(policies ?? null)}`);
-  return {
+  const parsed: SmtpTlsReport = {
     organization_name: organizationName,
     begin_date: beginDate,
     end_date: endDate,
@@ -218,6 +238,8 @@ export function parseSmtpTlsReportJson(
     report_id: reportId,
     policies: policies.map((p, i) => policy(r, p, `policies[${i}]`)),
   };
+  if (r.deviations.length > 0) parsed.errors = r.deviations;
+  return parsed;
 }
 
 const smtpTlsKeys = /"(?:organization-name|date-range|contact-info|report-id|policies)"\s*:/;

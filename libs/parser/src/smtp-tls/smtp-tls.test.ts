@@ -122,6 +122,45 @@ describe('parseSmtpTlsReportJson', () => {
     }
   });
 
+  test("says each deviation it accepted in the report's errors, once each, and none for a conforming report", () => {
+    expect(parseSmtpTlsReportJson(JSON.stringify(valid())).errors).toBeUndefined();
+    const report = valid();
+    report['contact-info'] = null;
+    report.policies[0].policy['policy-type'] = 'STS';
+    report.policies[0].policy['policy-domain'] = 'company-y.example.';
+    report.policies[0].summary['total-successful-session-count'] = '5326';
+    report.policies[0].summary['total-failure-session-count'] = '0';
+    const parsed = parseSmtpTlsReportJson(JSON.stringify(report));
+    // The numbers and names are what a conforming report says.
+    expect(parsed.policies[0]!).toMatchObject({
+      policy_domain: 'company-y.example',
+      policy_type: 'sts',
+      successful_session_count: 5326,
+      failed_session_count: 0,
+    });
+    expect(parsed.errors).toEqual([
+      'contact-info is null',
+      'policy-domain "company-y.example." with a trailing dot',
+      'policy-type "STS" in capitals',
+      'policies[].summary.total-successful-session-count written as a string',
+      'policies[].summary.total-failure-session-count written as a string',
+    ]);
+    // Printed last, after the report's own keys.
+    expect(Object.keys(parsed).at(-1)).toBe('errors');
+  });
+
+  test('bounds the deviations said for a hostile report with many policies', () => {
+    const report = valid();
+    const template = report.policies[0];
+    report.policies = Array.from({ length: 200 }, (_v, i) => ({
+      ...template,
+      policy: { ...template.policy, 'policy-domain': `d${i}.example.` },
+    }));
+    const parsed = parseSmtpTlsReportJson(JSON.stringify(report));
+    expect(parsed.policies).toHaveLength(200);
+    expect(parsed.errors!.length).toBeLessThanOrEqual(20);
+  });
+
   test('a policy type that is no known type, whatever its case, is still refused', () => {
     const report = valid();
     report.policies[0].policy['policy-type'] = 'DANE';
