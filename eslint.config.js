@@ -7,6 +7,7 @@ export default tseslint.config(
   {
     ignores: [
       '**/dist/**',
+      '**/bundle/**',
       '**/node_modules/**',
       'test/fixtures/**',
       'bench/.corpus/**',

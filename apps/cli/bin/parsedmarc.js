@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
+// Thin launcher: the CLI is compiled to dist/ and bundled into bundle/ by `npm run build` (run automatically
+// by `npm ci`).
 import module from 'node:module';
 
 // Node 22.1+ keeps compiled module code on disk between runs: start-up is dominated by loading our modules
@@ -12,5 +13,5 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-const { main } = await import('../dist/main.js');
+const { main } = await import('../bundle/parsedmarc.js');
 process.exitCode = await main(process.argv.slice(2));
