@@ -19,7 +19,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Corpus, DEFAULT_SEED, CORPUS_ROOT, GENERATOR_VERSION } from './corpus.mjs';
 import { hasGnuTime, measure } from './lib/measure.mjs';
-import { ensureOriginal, originalEnv, verifyOffline } from './lib/original.mjs';
+import { originalEnv, verifyOffline } from './lib/original.mjs';
+import { ensureOriginalPeer, LATEST_VERSION } from './lib/original-peer.mjs';
 import { compareCounts, countOutputs } from './lib/outputs.mjs';
 import { median } from './lib/stats.mjs';
 import { writeReport } from './lib/report.mjs';
@@ -276,7 +277,15 @@ async function main() {
   const sides = [ours];
   let original = null;
   if (!opt['no-theirs']) {
-    original = ensureOriginal(BENCH_DIR, log);
+    // The newest original from PyPI is the peer users compare with (its extras serve the search case too).
+    const peer = ensureOriginalPeer(BENCH_DIR, LATEST_VERSION, log);
+    original = {
+      ...peer,
+      libs: Object.entries(peer.libs)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' '),
+    };
     const probe = await corpus.aggregate(1);
     const offline = verifyOffline(original.bin, probe.files.xml.path);
     log(
@@ -351,7 +360,9 @@ async function main() {
     build,
     commands: {
       ours: `node apps/cli/bin/parsedmarc.js --offline -s -o <tmpdir> <inputs>`,
-      theirs: original ? `bench/.venv/bin/parsedmarc --offline -s -o <tmpdir> <inputs>` : null,
+      theirs: original
+        ? `bench/.venv/peers/parsedmarc-${original.version}/bin/parsedmarc --offline -s -o <tmpdir> <inputs>`
+        : null,
       env: 'TZ=UTC; HTTP(S)_PROXY pointed at a closed local port (any download attempt fails at once)',
     },
   };
