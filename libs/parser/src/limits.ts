@@ -26,6 +26,12 @@ export interface ParseLimits {
   /** Messages in one mbox file. */
   maxMboxMessages: number;
   /**
+   * Bytes of one SMTP TLS report (JSON is parsed whole, into objects many times its size, and its indented
+   * rendering is ~4.5 times its size, under maxReportJsonChars; real reports are kilobytes, a large
+   * provider's a few megabytes).
+   */
+  maxSmtpTlsBytes: number;
+  /**
    * Characters of one forensic or SMTP TLS report rendered as JSON (outputs render each report whole, and
    * a JavaScript string holds at most about 512 million characters; escaping can multiply a string by 6).
    */
@@ -43,6 +49,7 @@ export const defaultParseLimits: Readonly<ParseLimits> = Object.freeze({
   maxXmlTextBytes: 1024 * 1024,
   maxRecords: 2_000_000,
   maxMboxMessages: 1_000_000,
+  maxSmtpTlsBytes: 16 * 1024 * 1024,
   maxReportJsonChars: 128 * 1024 * 1024,
 });
 

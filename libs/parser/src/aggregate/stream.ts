@@ -211,6 +211,11 @@ export class AggregateReportStreamParser {
     return this.#problemsInHeader;
   }
 
+  /** Characters of XML read so far (the size of what was parsed, for bounding parts by it). */
+  get charactersRead(): number {
+    return this.#sax.position;
+  }
+
   get recordsEmitted(): number {
     return this.#recordsEmitted;
   }

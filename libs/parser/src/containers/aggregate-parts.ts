@@ -18,7 +18,14 @@ export interface AggregateReportPiece {
 }
 
 /**
- * Parses a streamed aggregate report. Memory holds at most partRecords + 1 records: a full part is held
+ * XML characters per part at most, besides the record count: records with large fields (long domains,
+ * many auth results) fill a part by size long before they fill it by number.
+ */
+export const aggregatePartChars = 16 * 1024 * 1024;
+
+/**
+ * Parses a streamed aggregate report. Memory holds at most partRecords + 1 records (and about
+ * 2 x aggregatePartChars of their XML): a full part is held
  * back until the next record shows it is not the last. Problems the parser finds after the header (bad
  * records, XML errors) are added to the report_metadata.errors of the last part only, as the whole-document
  * parser adds them to its report. Throws ParseError (from the aggregate parser), possibly after some parts
@@ -28,20 +35,25 @@ export async function* aggregateReportParts(
   xml: ByteStream,
   partRecords: number,
   options: AggregateParseOptions,
+  partChars = aggregatePartChars,
 ): AsyncGenerator<AggregateReportPiece> {
   let header: AggregateReportHeader | null = null;
   let filling: AggregateRecord[] = [];
+  let fillingFrom = 0;
   const full: AggregateRecord[][] = [];
-  const parser = new AggregateReportStreamParser(
+  const parser: AggregateReportStreamParser = new AggregateReportStreamParser(
     {
       onHeader(value) {
         header = value;
+        fillingFrom = parser.charactersRead;
       },
       onRecord(record) {
         filling.push(record);
-        if (filling.length >= partRecords) {
+        const read = parser.charactersRead;
+        if (filling.length >= partRecords || read - fillingFrom >= partChars) {
           full.push(filling);
           filling = [];
+          fillingFrom = read;
         }
       },
     },

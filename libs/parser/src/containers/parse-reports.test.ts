@@ -243,6 +243,27 @@ describe('aggregate reports in parts', () => {
     ]);
   });
 
+  test('records with large fields fill a part by size first: no part holds much more than 16 Mi characters', async () => {
+    // 40 records of ~900 KB each (a long header_from, under the 1 MiB text limit): 36 MB of XML in one
+    // part by count, but parts of at most ~16 Mi characters by size.
+    const big = `${'a'.repeat(900_000)}.example`;
+    const xml = aggregateXml(40).replace(
+      /<header_from>example\.com<\/header_from>/g,
+      `<header_from>${big}</header_from>`,
+    );
+    const outcomes = await run(chunked(Buffer.from(xml), 1 << 20), { source: 'fat.xml' });
+    const reports = outcomes.map((o) =>
+      o.ok && o.parsed.report_type === 'aggregate' ? o.parsed.report : null,
+    );
+    expect(reports.every((r) => r !== null)).toBe(true);
+    expect(reports.length).toBeGreaterThanOrEqual(3);
+    for (const report of reports) {
+      const chars = report!.records.reduce((n, r) => n + r.identifiers.header_from.length, 0);
+      expect(chars).toBeLessThanOrEqual(16 * 1024 * 1024 + big.length);
+    }
+    expect(reports.flatMap((r) => r!.records)).toHaveLength(40);
+  });
+
   test('a failure after some parts: the parts, then an error outcome with the same source', async () => {
     const gz = zlib.gzipSync(aggregateXml(25));
     const truncated = gz.subarray(0, gz.length - 30);

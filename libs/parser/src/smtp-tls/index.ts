@@ -187,8 +187,10 @@ export function parseSmtpTlsReportJson(
   const r: Reader = new Reader(options.source);
   const limits = resolveLimits(options.limits);
   const size = typeof json === 'string' ? json.length : json.byteLength;
-  if (size > limits.maxInputBytes) {
-    throw limitExceeded('maxInputBytes', limits.maxInputBytes, `SMTP TLS report of ${size} bytes`, {
+  const bound = Math.min(limits.maxInputBytes, limits.maxSmtpTlsBytes);
+  if (size > bound) {
+    const limit = bound === limits.maxSmtpTlsBytes ? 'maxSmtpTlsBytes' : 'maxInputBytes';
+    throw limitExceeded(limit, bound, `SMTP TLS report of ${size} bytes`, {
       ...(options.source === undefined ? {} : { source: options.source }),
     });
   }

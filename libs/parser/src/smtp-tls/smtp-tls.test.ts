@@ -149,6 +149,21 @@ describe('parseSmtpTlsReportJson', () => {
     expect(Object.keys(parsed).at(-1)).toBe('errors');
   });
 
+  test('refuses a report over maxSmtpTlsBytes with LIMIT_EXCEEDED naming the limit (JSON is parsed whole)', () => {
+    const text = JSON.stringify(valid());
+    const error = parseError(() =>
+      parseSmtpTlsReportJson(text, { source: 'big.json', limits: { maxSmtpTlsBytes: text.length - 1 } }),
+    );
+    expect([error.code, error.context.limit, error.context.source]).toEqual([
+      'LIMIT_EXCEEDED',
+      'maxSmtpTlsBytes',
+      'big.json',
+    ]);
+    expect(parseSmtpTlsReportJson(text, { limits: { maxSmtpTlsBytes: text.length } }).policies).toHaveLength(
+      valid().policies.length,
+    );
+  });
+
   test('bounds the deviations said for a hostile report with many policies', () => {
     const report = valid();
     const template = report.policies[0];
