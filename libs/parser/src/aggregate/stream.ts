@@ -64,6 +64,8 @@ export interface AggregateStreamHandlers {
 const MAX_PROBLEMS = 100;
 /** Distinct values shared between records; past this, values are kept as read. */
 const MAX_INTERNED = 10_000;
+/** Only short values repeat ("pass", a domain); a long one kept in the table would live as long as the parser. */
+const MAX_INTERNED_LENGTH = 256;
 
 export class AggregateReportStreamParser {
   readonly #handlers: AggregateStreamHandlers;
@@ -434,7 +436,8 @@ export class AggregateReportStreamParser {
   #intern(value: string): string {
     const known = this.#interned.get(value);
     if (known !== undefined) return known;
-    if (this.#interned.size < MAX_INTERNED) this.#interned.set(value, value);
+    if (this.#interned.size < MAX_INTERNED && value.length <= MAX_INTERNED_LENGTH)
+      this.#interned.set(value, value);
     return value;
   }
 
