@@ -4,10 +4,11 @@
  * line naming it, and the other inputs are still parsed.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { walkInputPaths } from '../../apps/cli/src/inputs.js';
 import { repoRoot, runCli, samples } from './helpers.js';
 
 const FORENSIC = samples('failure/dmarc_ruf_report_linkedin.eml');
@@ -25,6 +26,21 @@ describe('input folders and files', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'out/forensic.json'), 'utf8'))).toHaveLength(1);
+  });
+
+  it('walks lazily: a folder is read only when the walk reaches it, after the files before it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-inputs-'));
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    copyFileSync(AGGREGATE, join(dir, 'a/1.xml'));
+    copyFileSync(AGGREGATE, join(dir, 'b/2.xml'));
+    const problems: string[] = [];
+    const walk = walkInputPaths([dir], (p) => problems.push(p.message));
+    expect(walk.next().value).toBe(join(dir, 'a/1.xml'));
+    // Not listed ahead: b is gone before the walk gets there, so it is a problem, not a file.
+    rmSync(join(dir, 'b'), { recursive: true });
+    expect([...walk]).toEqual([]);
+    expect(problems).toEqual(['no such file or directory']);
   });
 
   it('names links that loop on themselves in a few words, and parses the rest (exit 1)', async () => {

@@ -23,26 +23,29 @@ function failureText(error: unknown): string {
 }
 
 /**
+ * The input files, one at a time as the walk finds them: parsing starts with the first file, and a folder of
+ * a million files is never listed whole. Problems (a missing path, an unreadable folder) go to `onProblem`
+ * as they are met; the rest of the walk goes on.
+ *
  * Synchronous on purpose: listing a folder of 10,000 reports with one awaited stat per file left the
  * process idle most of the time; directory entries carry their type, so only folders and symbolic links
  * need a stat.
  */
-export async function expandInputPaths(
+export function* walkInputPaths(
   paths: readonly string[],
-): Promise<{ files: string[]; problems: InputProblem[] }> {
-  const files: string[] = [];
-  const problems: InputProblem[] = [];
+  onProblem: (problem: InputProblem) => void,
+): Generator<string> {
   /** device:inode of every folder read. */
   const visited = new Set<string>();
   const statOf = (path: string): Stats | null => {
     try {
       return statSync(path);
     } catch (error) {
-      problems.push({ path, message: failureText(error) });
+      onProblem({ path, message: failureText(error) });
       return null;
     }
   };
-  const visitDirectory = (dir: string, info: Stats): void => {
+  function* visitDirectory(dir: string, info: Stats): Generator<string> {
     const id = `${info.dev}:${info.ino}`;
     if (visited.has(id)) return;
     visited.add(id);
@@ -50,7 +53,7 @@ export async function expandInputPaths(
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {
-      problems.push({ path: dir, message: failureText(error) });
+      onProblem({ path: dir, message: failureText(error) });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -58,19 +61,18 @@ export async function expandInputPaths(
       // Hidden files (.DS_Store, editor swap files) are never reports.
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
-      if (entry.isFile()) files.push(path);
-      else if (entry.isDirectory() || entry.isSymbolicLink()) visit(path, false);
+      if (entry.isFile()) yield path;
+      else if (entry.isDirectory() || entry.isSymbolicLink()) yield* visit(path, false);
     }
-  };
+  }
   /** `named`: given on the command line, where a pipe or a device is read too (not inside folders). */
-  const visit = (path: string, named: boolean): void => {
+  function* visit(path: string, named: boolean): Generator<string> {
     const info = statOf(path);
     if (info === null) return;
-    if (info.isDirectory()) visitDirectory(path, info);
+    if (info.isDirectory()) yield* visitDirectory(path, info);
     else if (info.isFile() || (named && (info.isFIFO() || info.isCharacterDevice() || info.isSocket()))) {
-      files.push(path);
+      yield path;
     }
-  };
-  for (const path of paths) visit(path === '-' ? STDIN : path, true);
-  return { files, problems };
+  }
+  for (const path of paths) yield* visit(path === '-' ? STDIN : path, true);
 }

@@ -11,7 +11,7 @@ type RawMailConfig = NonNullable<CliConfig['rawMail']>;
 /** --publish-raw-mail: every input file onto raw-mail; returns the number of files refused. */
 export async function publishRawMail(
   config: RawMailConfig,
-  files: readonly string[],
+  files: Iterable<string>,
   warn: (line: string) => void,
 ): Promise<number> {
   const publisher = await createRawMailPublisher({

@@ -16,7 +16,7 @@ import { convertOutlookMsg, EmbeddedPipeline, fileInput } from '@parsedmarc-ts/p
 import { closeSinks, openSinks, SinkError, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
 import { parseArgs, type RawCliOptions } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
-import { expandInputPaths } from './inputs.js';
+import { walkInputPaths, type InputProblem } from './inputs.js';
 import { createProgress } from './progress.js';
 import { enricherOf } from './enricher.js';
 
@@ -169,11 +169,18 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   // given, so that parsing a file starts fast.
   const mailbox = config.imap || (await anyDirectory(inputPaths)) ? await import('./mailbox.js') : null;
   const paths = mailbox ? await mailbox.expandMaildirInputs(inputPaths) : inputPaths;
-  const { files, problems } = await expandInputPaths(paths);
-  let failures = problems.length;
-  for (const problem of problems) warn(`${problem.path}: ${problem.message}`);
-  log.info(`${files.length} input file${files.length === 1 ? '' : 's'} to read`);
-  for (const file of files) log.debug(`input: ${file}`);
+  let failures = 0;
+  const problem = (p: InputProblem): void => {
+    failures += 1;
+    warn(`${p.path}: ${p.message}`);
+  };
+  // Files as the walk finds them: parsing starts with the first, a huge folder is never listed whole.
+  const files = (function* () {
+    for (const file of walkInputPaths(paths, problem)) {
+      log.debug(`input: ${file}`);
+      yield file;
+    }
+  })();
 
   if (config.rawMail) {
     const { publishRawMail } = await import('./kafka.js');
@@ -193,7 +200,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   }
   log.info(`writing to ${sinks.map((s) => s.name).join(', ') || 'nothing'}`);
 
-  const progress = createProgress(io.stderr, files.length, config.progress && !config.silent);
+  const progress = createProgress(io.stderr, config.progress && !config.silent);
   let enricher;
   try {
     enricher = await enricherOf(config, (obj, msg) =>
@@ -221,7 +228,7 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   });
   let fatal = 0;
   try {
-    await pipeline.run(files.map(fileInput), (filesDone) =>
+    await pipeline.run(mapped(files, fileInput), (filesDone) =>
       progress.update({ filesDone, reports: pipeline.stats.reports, failures: pipeline.stats.failures }),
     );
     await pipeline.flush();
@@ -258,10 +265,14 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   }
   const { stats } = pipeline;
   log.info(
-    `${stats.reports} reports (${stats.records} records), ${stats.failures} inputs failed, ${stats.refused} refused`,
+    `${stats.inputs} inputs, ${stats.reports} reports (${stats.records} records), ${stats.failures} inputs failed, ${stats.refused} refused`,
   );
   failures += stats.failures + stats.refused + fatal;
   return fatal === 2 ? 2 : failures > 0 ? 1 : 0;
+}
+
+function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
 }
 
 async function anyDirectory(paths: readonly string[]): Promise<boolean> {

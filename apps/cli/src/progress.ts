@@ -1,4 +1,8 @@
-/** A one-line progress display on stderr, only when stderr is a terminal (never in logs or pipes). */
+/**
+ * A one-line progress display on stderr, only when stderr is a terminal (never in logs or pipes). The
+ * inputs are parsed as the folder walk finds them, so there is no total to show: files done so far, reports,
+ * failures; nothing for a single file.
+ */
 export interface Progress {
   update(event: { filesDone: number; reports: number; failures: number }): void;
   clear(): void;
@@ -7,27 +11,18 @@ export interface Progress {
 
 export function createProgress(
   stream: NodeJS.WritableStream & { isTTY?: boolean },
-  totalFiles: number,
   enabled: boolean,
 ): Progress {
-  if (!enabled || !stream.isTTY || totalFiles < 2) return { update() {}, clear() {}, done() {} };
-  const width = 30;
+  if (!enabled || !stream.isTTY) return { update() {}, clear() {}, done() {} };
   let last = 0;
   let shown = false;
-  const render = (event: { filesDone: number; reports: number; failures: number }): void => {
-    const filled = Math.round((event.filesDone / totalFiles) * width);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    stream.write(
-      `\r[${bar}] ${event.filesDone}/${totalFiles} files, ${event.reports} reports, ${event.failures} failed`,
-    );
-    shown = true;
-  };
   return {
     update(event) {
       const now = Date.now();
-      if (now - last < 100 && event.filesDone < totalFiles) return;
+      if (event.filesDone < 2 || now - last < 100) return;
       last = now;
-      render(event);
+      stream.write(`\r${event.filesDone} files, ${event.reports} reports, ${event.failures} failed`);
+      shown = true;
     },
     clear() {
       if (shown) stream.write('\r\x1b[K');

@@ -52,6 +52,32 @@ describe('EmbeddedPipeline', () => {
     expect(pipeline.stats).toMatchObject({ inputs: 3, reports: 2, failures: 1, duplicates: 0 });
   });
 
+  it('takes its inputs one at a time as they come: the first is written before the last is asked for', async () => {
+    const events: string[] = [];
+    class EventSink extends RecordingSink {
+      override async write(item: ResultItem): Promise<void> {
+        events.push(`written ${item.source}`);
+        await super.write(item);
+      }
+    }
+    const pipeline = new EmbeddedPipeline({
+      sinks: [new EventSink()],
+      window: 1,
+      onError: () => undefined,
+      onRefused: () => undefined,
+    });
+    const files = [wiki, smtpTls, smtpTls, smtpTls];
+    function* inputs() {
+      for (const [i, file] of files.entries()) {
+        events.push(`asked ${i}`);
+        yield bytesInput(`input-${i}`, readFileSync(file));
+      }
+    }
+    expect(await pipeline.run(inputs())).toEqual([['aggregate'], ['smtp_tls'], ['smtp_tls'], ['smtp_tls']]);
+    expect(events.indexOf('written input-0')).toBeLessThan(events.indexOf('asked 3'));
+    expect(pipeline.stats.inputs).toBe(4);
+  });
+
   it('hands a huge report over in parts that carry their first record, and skips a duplicate across runs', async () => {
     const sink = new RecordingSink();
     const pipeline = new EmbeddedPipeline({

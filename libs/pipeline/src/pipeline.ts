@@ -74,19 +74,20 @@ export class EmbeddedPipeline {
   constructor(private readonly options: EmbeddedPipelineOptions) {}
 
   /**
-   * Parses, enriches and writes the inputs; returns, per input, the types of the reports it held (for a
-   * mailbox to file each message). Sinks are written but not flushed: call flush() at a durability point.
-   * A sink that fails for good (its retry budget spent) throws out of here.
+   * Parses, enriches and writes the inputs, taken one at a time as they come (a folder walk feeds them while
+   * the first are parsed); returns, per input, the types of the reports it held (for a mailbox to file each
+   * message). Sinks are written but not flushed: call flush() at a durability point. A sink that fails for
+   * good (its retry budget spent) throws out of here.
    */
   async run(
-    inputs: readonly PipelineInput[],
+    inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>,
     onInputDone?: (inputsDone: number) => void,
   ): Promise<ReportType[][]> {
-    const kinds: ReportType[][] = inputs.map(() => []);
+    const kinds: ReportType[][] = [];
     const { enrich, sinks } = this.options;
     const enriched = orderedWindow(
       // A skipped duplicate still counts as an aggregate report of its input (its message is filed as one).
-      this.withoutDuplicateAggregates(this.outcomesOf(inputs), (skipped) =>
+      this.withoutDuplicateAggregates(this.outcomesOf(inputs, kinds), (skipped) =>
         kinds[skipped.inputIndex]!.push('aggregate'),
       ),
       async (outcome): Promise<InputOutcome> =>
@@ -115,8 +116,8 @@ export class EmbeddedPipeline {
       if (!item.part || item.part.isLast) this.stats.reports += 1;
       for (const sink of sinks) await sink.write(item);
     }
-    this.stats.inputs += inputs.length;
-    for (; inputsDone < inputs.length; inputsDone++) onInputDone?.(inputsDone + 1);
+    this.stats.inputs += kinds.length;
+    for (; inputsDone < kinds.length; inputsDone++) onInputDone?.(inputsDone + 1);
     return kinds;
   }
 
@@ -130,8 +131,13 @@ export class EmbeddedPipeline {
     }
   }
 
-  private async *outcomesOf(inputs: readonly PipelineInput[]): AsyncGenerator<InputOutcome> {
-    for (const [inputIndex, { source, open }] of inputs.entries()) {
+  /** The outcomes of each input in turn; `kinds` gets an entry per input as it is taken. */
+  private async *outcomesOf(
+    inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>,
+    kinds: ReportType[][],
+  ): AsyncGenerator<InputOutcome> {
+    for await (const { source, open } of inputs) {
+      const inputIndex = kinds.push([]) - 1;
       let opened: ReturnType<PipelineInput['open']> | null = null;
       try {
         opened = open();
