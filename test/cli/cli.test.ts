@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conformance, dnsServer, runCli, samples, withTimeZone } from './helpers.js';
+import { conformance, dnsServer, repoRoot, runCli, samples, withTimeZone } from './helpers.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'parsedmarc-cli-'));
 
@@ -40,10 +41,16 @@ describe('parsedmarc -h / -v', () => {
       expect(run.stdout).toContain(`${short}, --`);
     expect(run.stdout).toContain('--offline');
   });
-  it('prints its version with -v', async () => {
+  it("prints its version with -v, the launcher's short cut saying the same as the command", async () => {
     const run = await runCli(['-v']);
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['-v', '--version']) {
+      const launched = spawnSync(process.execPath, [join(repoRoot, 'apps/cli/bin/parsedmarc.js'), flag], {
+        encoding: 'utf8',
+      });
+      expect([launched.status, launched.stdout]).toEqual([0, run.stdout]);
+    }
   });
   it('rejects an unknown flag and an invalid value with exit 2', async () => {
     expect((await runCli(['--no-such-flag', 'x'])).code).toBe(2);
@@ -80,7 +87,9 @@ describe('parsedmarc on files', () => {
     // Every key and value of the seed, same nesting; newer keys may be added.
     expect(ours).toMatchObject(seed);
     expect(JSON.parse(readFileSync(join(out, 'aggregate.json'), 'utf8'))).toEqual([ours]);
-    const [seedHeader, seedRow] = readFileSync(conformance('documented/aggregate.csv'), 'utf8').trim().split('\n');
+    const [seedHeader, seedRow] = readFileSync(conformance('documented/aggregate.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const [header, row] = readFileSync(join(out, 'aggregate.csv'), 'utf8').trim().split('\n');
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);
@@ -106,7 +115,9 @@ describe('parsedmarc on files', () => {
       to_domains: ['domain.de'],
     });
     expect(ours.source.ip_address).toBe('10.10.10.10');
-    const [seedHeader, seedRow] = readFileSync(conformance('documented/forensic.csv'), 'utf8').trim().split('\n');
+    const [seedHeader, seedRow] = readFileSync(conformance('documented/forensic.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const [header, row] = readFileSync(join(out, 'forensic.csv'), 'utf8').trim().split('\n');
     expect(header!.startsWith(`${seedHeader},`)).toBe(true);
     expect(row!.startsWith(`${seedRow},`)).toBe(true);

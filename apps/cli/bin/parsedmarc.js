@@ -13,5 +13,13 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
+// `parsedmarc --version` alone: answered without loading the command (loading is most of a short run);
+// the same line commander prints.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  process.stdout.write(`${module.createRequire(import.meta.url)('../package.json').version}\n`);
+  process.exit(0);
+}
+
 const { main } = await import('../bundle/parsedmarc.js');
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(args);
