@@ -132,6 +132,10 @@ export const updateToken = (
   changes: TokenSettings,
 ): Promise<Required<TokenSettings>> => control(url, 'PATCH', tokenPath(token), changes);
 
+/** A token's settings as the receiver holds them now (its fault counters count down). */
+export const settingsOf = (url: string, token: string): Promise<Required<TokenSettings>> =>
+  control(url, 'GET', tokenPath(token));
+
 /** Removes a token and its events. */
 export async function deleteToken(url: string, token: string): Promise<void> {
   await control(url, 'DELETE', tokenPath(token));
