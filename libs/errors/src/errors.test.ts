@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPdmError, isRetriablePdmError, PdmError } from './index.js';
+import { isPdmError, PdmError } from './index.js';
 
 class DiskError extends PdmError<'DISK_FULL' | 'DISK_AWAY', { path: string }> {
   readonly family = 'disk';
@@ -29,12 +29,10 @@ describe('the error base', () => {
     });
   });
 
-  it('decides a retry from the error or its first cause of ours, never from a name', () => {
+  it('is recognised by its brand, never by a name, and carries retriable as given', () => {
     const away = new DiskError('DISK_AWAY', 'not mounted', { path: '/out' }, { retriable: true });
-    expect(isRetriablePdmError(away)).toBe(true);
-    expect(isRetriablePdmError(new Error('wrapped', { cause: away }))).toBe(true);
-    const named = Object.assign(new Error('x'), { name: 'DiskError', retriable: true });
-    expect(isRetriablePdmError(named)).toBe(false);
-    expect(isRetriablePdmError(new DiskError('DISK_FULL', 'full', { path: '/' }))).toBe(false);
+    expect([isPdmError(away), away.retriable]).toEqual([true, true]);
+    const named = Object.assign(new Error('x'), { name: 'DiskError', retriable: true, family: 'disk' });
+    expect(isPdmError(named)).toBe(false);
   });
 });

@@ -43,14 +43,3 @@ export function isPdmError(value: unknown, family?: string): value is PdmError {
   if ((value as Record<symbol, unknown>)[brand] !== true) return false;
   return family === undefined || (value as PdmError).family === family;
 }
-
-/**
- * Whether an error, or one of its causes, is one of ours marked retriable; false for any other. Callers that
- * also meet foreign errors (a client library's) combine it with their own test of those.
- */
-export function isRetriablePdmError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isPdmError(e)) return e.retriable;
-  }
-  return false;
-}
