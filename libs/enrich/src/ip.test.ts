@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isIP } from 'node:net';
 import { canonicalIp, parseIp, reverseName } from './ip.js';
 import { parseNameserver } from './dns-client.js';
 import { EnrichError } from './errors.js';
@@ -86,5 +87,37 @@ describe('base domain (Public Suffix List, ICANN section)', () => {
     expect(getBaseDomain('localhost')).toBeNull();
     expect(getBaseDomain('')).toBeNull();
     expect(getBaseDomain('co.uk')).toBeNull();
+  });
+});
+
+describe('dotted quads', () => {
+  it('parse like node:net decides them, on the fast path and off it', () => {
+    const cases = [
+      '0.0.0.0',
+      '255.255.255.255',
+      '192.0.2.1',
+      '10.77.0.250',
+      '256.0.0.1',
+      '01.2.3.4',
+      '1.02.3.4',
+      '1.2.3.04',
+      '1..3.4',
+      '.1.2.3',
+      '1.2.3.',
+      '1.2.3.4.',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.2555',
+      ' 192.0.2.1 ',
+      '192.0.2.1%eth0',
+      '1.2.3.-4',
+      '١.2.3.4',
+    ];
+    for (const text of cases) {
+      const value = text.trim().split('%')[0]!;
+      const expected = isIP(value) === 4 ? value : null;
+      const parsed = parseIp(text);
+      expect(parsed && parsed.version === 4 ? canonicalIp(parsed) : null, text).toBe(expected);
+    }
   });
 });

@@ -9,15 +9,18 @@ import type { AggregateRecord, AggregateReport, ForensicReport, SmtpTlsReport } 
 type Cell = string | number | boolean | null | undefined;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",\r\n]/;
+/** Either of the two above: most cells need neither, and one test tells. */
+const NEEDS_CARE = /^[=+\-@\t\r]|[",\r\n]/;
 
 /** One CSV cell: Python-style rendering, formula neutralization, RFC 4180 quoting. */
 export function csvCell(value: Cell): string {
-  let text: string;
-  if (value === null || value === undefined) text = '';
-  else if (typeof value === 'boolean') text = value ? 'True' : 'False';
-  else text = String(value);
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  let text = typeof value === 'string' ? value : String(value);
+  if (!NEEDS_CARE.test(text)) return text;
   if (FORMULA_START.test(text)) text = `'${text}`;
-  if (/[",\r\n]/.test(text)) return `"${text.replace(/"/g, '""')}"`;
+  if (NEEDS_QUOTES.test(text)) return `"${text.replace(/"/g, '""')}"`;
   return text;
 }
 
@@ -90,8 +93,14 @@ export type AggregateColumn = (typeof aggregateColumns)[number];
 
 export const aggregateCsvHeader = (): string => csvLine(aggregateColumns);
 
-const lowerJoin = (values: readonly (string | null)[]): string =>
-  values.map((v) => String(v).toLowerCase()).join(',');
+/** One field of each item, lowercased, joined with commas. */
+function lowerJoin<T, K extends keyof T>(items: readonly T[], key: K): string {
+  let text = '';
+  for (let i = 0; i < items.length; i++) {
+    text += (i === 0 ? '' : ',') + String(items[i]![key]).toLowerCase();
+  }
+  return text;
+}
 
 type ReportHeader = Omit<AggregateReport, 'records'>;
 
@@ -140,12 +149,12 @@ const recordCells: Partial<Record<AggregateColumn, (record: AggregateRecord) => 
   envelope_from: (r) => r.identifiers.envelope_from,
   header_from: (r) => r.identifiers.header_from,
   envelope_to: (r) => r.identifiers.envelope_to,
-  dkim_domains: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.domain)),
-  dkim_selectors: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.selector)),
-  dkim_results: (r) => lowerJoin(r.auth_results.dkim.map((d) => d.result)),
-  spf_domains: (r) => lowerJoin(r.auth_results.spf.map((x) => x.domain)),
-  spf_scopes: (r) => lowerJoin(r.auth_results.spf.map((x) => x.scope)),
-  spf_results: (r) => lowerJoin(r.auth_results.spf.map((x) => x.result)),
+  dkim_domains: (r) => lowerJoin(r.auth_results.dkim, 'domain'),
+  dkim_selectors: (r) => lowerJoin(r.auth_results.dkim, 'selector'),
+  dkim_results: (r) => lowerJoin(r.auth_results.dkim, 'result'),
+  spf_domains: (r) => lowerJoin(r.auth_results.spf, 'domain'),
+  spf_scopes: (r) => lowerJoin(r.auth_results.spf, 'scope'),
+  spf_results: (r) => lowerJoin(r.auth_results.spf, 'result'),
   normalized_timespan: (r) => r.normalized_timespan,
   source_name: (r) => r.source.name,
   source_type: (r) => r.source.type,

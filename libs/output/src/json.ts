@@ -6,12 +6,37 @@
  */
 import type { AggregateRecord, AggregateReport } from '@parsedmarc-ts/parser';
 
-/** JSON.stringify with two-space indent, every line after the first shifted right by `indent` spaces. */
+/**
+ * JSON.stringify with two-space indent, every line after the first shifted right by `indent` spaces.
+ *
+ * For an even indent the value is stringified nested that many levels deep in arrays and cut out, so the
+ * native stringify writes the indentation itself: no second pass over the text (on a 100,000-record report
+ * that pass and its copies cost as much as the stringify).
+ */
 export function indentedJson(value: unknown, indent = 0): string {
+  if (indent === 0) return JSON.stringify(value, null, 2);
+  if (indent % 2 === 0 && value !== undefined && typeof value !== 'function') {
+    const depth = indent / 2;
+    let nested: unknown = value;
+    for (let i = 0; i < depth; i++) nested = [nested];
+    const text = JSON.stringify(nested, null, 2);
+    const { head, tail } = nestingOf(depth);
+    return text.slice(head, text.length - tail);
+  }
   const text = JSON.stringify(value, null, 2);
-  if (indent === 0) return text;
   const pad = ' '.repeat(indent);
   return text.replace(/\n/g, `\n${pad}`);
+}
+
+/** Lengths of the text around a value stringified `depth` arrays deep: "[\n  [\n    " ... "\n  ]\n]". */
+function nestingOf(depth: number): { head: number; tail: number } {
+  let head = 0;
+  let tail = 0;
+  for (let level = 0; level < depth; level++) {
+    head += 1 + 1 + 2 * (level + 1); // "[", then the newline and indent of the next line
+    tail += 1 + 2 * level + 1; // the newline, indent and "]" of a closing line
+  }
+  return { head, tail };
 }
 
 /**
@@ -102,11 +127,11 @@ export class AggregateJsonWriter {
       );
       this.write(pieces.join(''));
     } else if (records.length > 0) {
-      // The part's records as one indented array, shifted right to their place: the same text as record
-      // by record, in one native stringify and one pass (a third less time, far fewer small strings).
-      const text = JSON.stringify(records, null, 2);
-      const shifted = text.slice(1, -2).replace(/\n/g, `\n${' '.repeat(this.indent + 2)}`);
-      this.write(open.records === 0 ? shifted : `,${shifted}`);
+      // The part's records as one indented array at its place, without its brackets: the same text as
+      // record by record, in one native stringify (far fewer small strings).
+      const text = indentedJson(records, this.indent + 2);
+      const inner = text.slice(1, text.length - (this.indent + 4));
+      this.write(open.records === 0 ? inner : `,${inner}`);
     }
     open.records += records.length;
     if (isLast) {
