@@ -767,7 +767,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const seedArg = process.argv.indexOf('--seed');
   const seed = seedArg > 0 ? Number(process.argv[seedArg + 1]) : DEFAULT_SEED;
   const corpus = new Corpus({ seed, log: (m) => console.error(m) });
-  const sizes = quick ? [1, 100, 1000] : [1, 100, 1000, 10000, 100000];
+  const sizes = quick ? [1, 100, 1000] : [1, 100, 1000, 10000, 50000, 100000];
   for (const n of sizes) await corpus.aggregate(n);
   const files = await corpus.smallReports(quick ? 100 : 10000);
   for (const n of quick ? [1, 10, 100] : [1, 10, 100, 1000, 10000]) await files.view(n);
