@@ -126,6 +126,14 @@ function summarizeSide(side, input) {
 
 async function runCliCase(c, ctx, sides) {
   const input = await c.prepare(ctx);
+  try {
+    return await measureCliCase(c, ctx, sides, input);
+  } finally {
+    await input.cleanup?.(); // what prepare started (a relay, a server)
+  }
+}
+
+async function measureCliCase(c, ctx, sides, input) {
   const result = {
     id: c.id,
     group: c.group,
@@ -151,7 +159,10 @@ async function runCliCase(c, ctx, sides) {
       const r = result[side.key];
       if (r.failure) continue; // a failing tool is reported once, not re-run
       const out = mkdtempSync(join(os.tmpdir(), `pdm-bench-${side.key}-`));
-      const cliArgs = c.args ?? ['--offline', '-s', '-o', out, ...input.inputs];
+      const cliArgs =
+        typeof c.args === 'function'
+          ? c.args(out, input.inputs)
+          : (c.args ?? ['--offline', '-s', '-o', out, ...input.inputs]);
       const m = await measure(side.cmd, side.args(cliArgs), {
         env: side.env,
         cwd: REPO,
@@ -178,7 +189,7 @@ async function runCliCase(c, ctx, sides) {
         run.ok = false;
         r.failure = { reason: `exit code ${m.exitCode}`, stderr: stderrTail };
       }
-      if (run.ok && r.outputs === null && !c.args) {
+      if (run.ok && r.outputs === null && (!c.args || typeof c.args === 'function')) {
         r.outputs = await countOutputs(out);
         if (m.stderr.trim()) r.stderrSample = stderrTail;
         const diffs = input.expect

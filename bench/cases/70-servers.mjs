@@ -1,7 +1,9 @@
 // Parts that need a running server (tools/servers.sh start <name>): enrichment against the local resolver
 // and the Kafka pipeline end to end, each measured by its own script (the numbers come from the same code
 // the tests run) and shown beside the embedded CLI on the same input where that applies.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function envOf(ctx, server) {
@@ -33,8 +35,86 @@ function lastJsonLines(stdout) {
     .map((l) => JSON.parse(l));
 }
 
+/** Where the online case's resolver listens: port 53, the only one the original's -n can ask. */
+const ONLINE_RESOLVER = '127.0.0.2';
+const ONLINE_DELAY_MS = 20;
+
+/** Whether this process may bind UDP port 53 on the online case's address (root, or CAP_NET_BIND_SERVICE). */
+function canBindResolverPort() {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(53, ONLINE_RESOLVER, () => socket.close(() => resolve(true)));
+  });
+}
+
+/** Starts libs/enrich's delay relay on ONLINE_RESOLVER:53 in front of dnsmasq; resolves to its stop(). */
+function startRelay(ctx) {
+  const upstream = `127.0.0.1:${envOf(ctx, 'dns').PDM_DNS_PORT ?? '15353'}`;
+  const relay = spawn(
+    process.execPath,
+    [
+      join(ctx.repo, 'libs', 'enrich', 'scripts', 'delay-relay.mjs'),
+      upstream,
+      String(ONLINE_DELAY_MS),
+      `${ONLINE_RESOLVER}:53`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    relay.once('exit', (code) => reject(new Error(`the delay relay exited (${code}) before it was ready`)));
+    relay.stdout.setEncoding('utf8');
+    relay.stdout.once('data', () =>
+      resolve(() => {
+        relay.removeAllListeners('exit');
+        relay.stdin.end(); // the relay exits when its stdin closes
+      }),
+    );
+  });
+}
+
 export default function serverCases(ctx) {
   return [
+    {
+      id: 'dns/online',
+      group: 'Online: reverse DNS behind a 20 ms resolver',
+      title: `10,000 records from 10,000 distinct IPs, every one looked up (PTR) through a resolver that answers after ${ONLINE_DELAY_MS} ms`,
+      kind: 'cli',
+      needs: async () =>
+        !ctx.serverUp('dns')
+          ? 'dns server not running (tools/servers.sh start dns)'
+          : (await canBindResolverPort())
+            ? null
+            : `cannot bind ${ONLINE_RESOLVER}:53 for the resolver (needs root): the original asks port 53 only`,
+      prepare: async () => {
+        const n = 10_000;
+        const set = await ctx.corpus.aggregate(n);
+        // The corpus report with its source IPs replaced by the 10,000 that dnsmasq has PTR records for
+        // (tools/dns: 10.77.X.Y), each once: no cache helps either tool.
+        let i = 0;
+        const xml = readFileSync(set.files.xml.path, 'utf8').replace(
+          /<source_ip>[^<]*<\/source_ip>/g,
+          () => `<source_ip>10.77.${Math.floor(i / 250)}.${(i++ % 250) + 1}</source_ip>`,
+        );
+        if (i !== n) throw new Error(`expected ${n} source IPs in the corpus report, found ${i}`);
+        const dir = join(ctx.benchDir, '.corpus', 'dns-online');
+        mkdirSync(dir, { recursive: true });
+        const file = join(dir, `aggregate-${n}-distinct-ips.xml`);
+        writeFileSync(file, xml);
+        const stop = await startRelay(ctx);
+        return {
+          inputs: [file],
+          files: 1,
+          reports: 1,
+          records: n,
+          bytes: Buffer.byteLength(xml),
+          description: `${n.toLocaleString('en-US')} distinct IPv4 sources, .xml; both CLIs with \`-n ${ONLINE_RESOLVER}\` and without --offline`,
+          expect: { aggregateRecords: n },
+          cleanup: stop,
+        };
+      },
+      args: (out, inputs) => ['-n', ONLINE_RESOLVER, '-s', '-o', out, ...inputs],
+    },
     {
       id: 'enrichment/dns',
       group: 'Parts against local servers',

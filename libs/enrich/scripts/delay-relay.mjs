@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// A UDP relay on 127.0.0.1 that forwards DNS queries to an upstream (the local dnsmasq) and holds each answer
+// A UDP relay (on 127.0.0.1, an ephemeral port, unless told where) that forwards DNS queries to an upstream (the local dnsmasq) and holds each answer
 // for a fixed delay: a stand-in for a recursive resolver some milliseconds away, for measure-enrich.mjs.
 // Prints "port <n>" on stdout when ready; exits when stdin closes (its parent went away).
-//   node delay-relay.mjs <upstream host:port> <delay ms>
+//   node delay-relay.mjs <upstream host:port> <delay ms> [<listen host:port>]
+// (A listen address matters for a client that can only ask port 53, as the original parsedmarc's -n does.)
 import dgram from 'node:dgram';
 
-const [upstream = '127.0.0.1:15353', delayText = '20'] = process.argv.slice(2);
-const colon = upstream.lastIndexOf(':');
-const upstreamHost = upstream.slice(0, colon);
-const upstreamPort = Number(upstream.slice(colon + 1));
+const [upstream = '127.0.0.1:15353', delayText = '20', listen = '127.0.0.1:0'] = process.argv.slice(2);
+const hostPort = (text) => [
+  text.slice(0, text.lastIndexOf(':')),
+  Number(text.slice(text.lastIndexOf(':') + 1)),
+];
+const [upstreamHost, upstreamPort] = hostPort(upstream);
+const [listenHost, listenPort] = hostPort(listen);
 const delayMs = Number(delayText);
 
 const front = dgram.createSocket('udp4');
@@ -30,7 +34,7 @@ back.on('message', (msg) => {
   setTimeout(() => front.send(msg, client.port, client.address), delayMs);
 });
 back.bind(0, '127.0.0.1', () => {
-  front.bind(0, '127.0.0.1', () => {
+  front.bind(listenPort, listenHost, () => {
     process.stdout.write(`port ${front.address().port}\n`);
   });
 });
