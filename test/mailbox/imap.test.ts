@@ -459,13 +459,16 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
     expect(await mailboxState(server)).toEqual(before);
   }, 60_000);
 
-  /** A sink that works until its nth write (or its first flush), then fails like a full disk. */
+  /**
+   * A sink that works until its nth report (counted by first parts: a large report comes in several
+   * writes), or its first flush, then fails like a full disk.
+   */
   class FailingSink implements ResultSink {
     readonly name = 'failing';
     writes = 0;
     constructor(private readonly failAt: { write?: number; flush?: boolean }) {}
-    async write(_item: ResultItem): Promise<void> {
-      this.writes += 1;
+    async write(item: ResultItem): Promise<void> {
+      if (!item.part || item.part.index === 0) this.writes += 1;
       if (this.failAt.write !== undefined && this.writes >= this.failAt.write)
         throw new Error('ENOSPC (test)');
     }
