@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { growthVerdict } from './stats.mjs';
 
 /** Below this speed-up a case is listed among the shortfalls. */
-export const SPEEDUP_TARGET = 10;
-export const RSS_TARGET_MB = 150;
+const SPEEDUP_TARGET = 10;
+const RSS_TARGET_MB = 150;
 
 const MiB = 1024; // KB per MiB (RSS is reported by the kernel in KiB)
 
@@ -225,7 +225,7 @@ function partsSection(results, group) {
  * The goals of issue 13, each against the cases it names: speed-ups (their wall time over ours, CLI against
  * CLI), start-up and peak RSS.
  */
-export const TARGETS = [
+const TARGETS = [
   {
     kind: 'speedup',
     min: 20,

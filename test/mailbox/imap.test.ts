@@ -465,11 +465,11 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
    */
   class FailingSink implements ResultSink {
     readonly name = 'failing';
-    writes = 0;
-    constructor(private readonly failAt: { write?: number; flush?: boolean }) {}
+    reports = 0;
+    constructor(private readonly failAt: { report?: number; flush?: boolean }) {}
     async write(item: ResultItem): Promise<void> {
-      if (!item.part || item.part.index === 0) this.writes += 1;
-      if (this.failAt.write !== undefined && this.writes >= this.failAt.write)
+      if (!item.part || item.part.index === 0) this.reports += 1;
+      if (this.failAt.report !== undefined && this.reports >= this.failAt.report)
         throw new Error('ENOSPC (test)');
     }
     async flush(): Promise<SinkRefusal[]> {
@@ -487,7 +487,7 @@ describe('CLI mailbox mode (-H) over the sample corpus', () => {
       server,
       corpus.map((m) => m.bytes),
     );
-    const { stats, logs } = await run(imapConfig(), [new FailingSink({ write: 10 })]);
+    const { stats, logs } = await run(imapConfig(), [new FailingSink({ report: 10 })]);
     expect(stats.failures).toBe(1);
     expect(logs.join('\n')).toMatch(/OUTPUT: processing failed, messages left in place: ENOSPC \(test\)/);
     const counts = await folderCounts(server);

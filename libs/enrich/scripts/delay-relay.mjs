@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// A UDP relay (on 127.0.0.1, an ephemeral port, unless told where) that forwards DNS queries to an upstream (the local dnsmasq) and holds each answer
-// for a fixed delay: a stand-in for a recursive resolver some milliseconds away, for measure-enrich.mjs.
+// A UDP relay (on 127.0.0.1, an ephemeral port, unless told where) that forwards DNS queries to an upstream
+// (the local dnsmasq) and holds each answer for a fixed delay: a stand-in for a recursive resolver some
+// milliseconds away, for measure-enrich.mjs and the bench's dns/online case.
 // Prints "port <n>" on stdout when ready; exits when stdin closes (its parent went away).
 //   node delay-relay.mjs <upstream host:port> <delay ms> [<listen host:port>]
 // (A listen address matters for a client that can only ask port 53, as the original parsedmarc's -n does.)

@@ -11,7 +11,7 @@ type Cell = string | number | boolean | null | undefined;
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
 /** Either of the two above: most cells need neither, and one test tells. */
-const NEEDS_CARE = /^[=+\-@\t\r]|[",\r\n]/;
+const NEEDS_CARE = new RegExp(`${FORMULA_START.source}|${NEEDS_QUOTES.source}`);
 
 /** One CSV cell: Python-style rendering, formula neutralization, RFC 4180 quoting. */
 export function csvCell(value: Cell): string {
