@@ -1,10 +1,12 @@
 /**
  * Expands the CLI's file_path arguments: files as given, folders recursively (sorted, for stable output),
  * `-` for standard input. Each real folder is read once, however many links lead to it, so a link back
- * into a folder cannot loop; a folder or file that cannot be read is one problem, the rest goes on.
+ * into a folder cannot loop; a folder or file that cannot be read is one problem, the rest goes on. A
+ * Maildir (a folder with cur/ and new/) is read as its messages, oldest delivery first, and left as it is.
  */
 import { readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { isMaildir, listMaildirMessages } from '@parsedmarc-ts/mailbox/maildir';
 
 export interface InputProblem {
   path: string;
@@ -75,4 +77,17 @@ export function* walkInputPaths(
     }
   }
   for (const path of paths) yield* visit(path === '-' ? STDIN : path, true);
+}
+
+/**
+ * Replaces each path that is a Maildir (has cur/ and new/) by its message files, oldest delivery first;
+ * other paths are kept as they are (folders are expanded later, recursively and sorted).
+ */
+export async function expandMaildirInputs(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of paths) {
+    if (await isMaildir(path)) out.push(...(await listMaildirMessages(path)));
+    else out.push(path);
+  }
+  return out;
 }

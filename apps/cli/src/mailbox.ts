@@ -8,17 +8,12 @@
  * Interrupted runs resume by themselves: whatever was not moved is still in the reports folder and is
  * processed (again) by the next run. The -o files are appended to, so a message whose results were flushed
  * but that was not moved yet (a crash in between) is written twice; never lost.
- *
- * Also here: a Maildir given as a file path (a folder with cur/ and new/) is read as its messages, oldest
- * delivery first, and left as it is.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Writable } from 'node:stream';
 import {
   dispositionOf,
   ImapSource,
-  isMaildir,
-  listMaildirMessages,
   MailboxError,
   runIngest,
   type BatchHandler,
@@ -176,17 +171,4 @@ export async function runMailbox(imap: ImapConfig, options: MailboxRunOptions): 
     moved: ingest?.moved ?? { Aggregate: 0, Forensic: 0, 'SMTP-TLS': 0, Invalid: 0 },
     deleted: ingest?.deleted ?? 0,
   };
-}
-
-/**
- * Replaces each path that is a Maildir (has cur/ and new/) by its message files, oldest delivery first;
- * other paths are kept as they are (folders are expanded later, recursively and sorted).
- */
-export async function expandMaildirInputs(paths: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const path of paths) {
-    if (await isMaildir(path)) out.push(...(await listMaildirMessages(path)));
-    else out.push(path);
-  }
-  return out;
 }

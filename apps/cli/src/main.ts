@@ -8,7 +8,7 @@
  */
 import type { Writable } from 'node:stream';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import type { ParseError } from '@parsedmarc-ts/parser';
@@ -16,7 +16,7 @@ import { convertOutlookMsg, EmbeddedPipeline, fileInput } from '@parsedmarc-ts/p
 import { closeSinks, openSinks, SinkError, type ResultSink, type SinkRefusal } from '@parsedmarc-ts/sinks';
 import { parseArgs, type RawCliOptions } from './args.js';
 import { ConfigError, resolveCliConfig, type CliConfig } from './config.js';
-import { walkInputPaths, type InputProblem } from './inputs.js';
+import { expandMaildirInputs, walkInputPaths, type InputProblem } from './inputs.js';
 import { createProgress } from './progress.js';
 import { enricherOf } from './enricher.js';
 
@@ -165,10 +165,9 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
   const warn = log.warn;
   for (const notice of config.notices) warn(notice);
   const inputPaths = await inputPathsOf(config);
-  // The mailbox module pulls in the IMAP client; load it only when a mailbox or a folder (maybe a Maildir) is
-  // given, so that parsing a file starts fast.
-  const mailbox = config.imap || (await anyDirectory(inputPaths)) ? await import('./mailbox.js') : null;
-  const paths = mailbox ? await mailbox.expandMaildirInputs(inputPaths) : inputPaths;
+  // The mailbox module pulls in the IMAP client (a megabyte of code to compile): loaded only with -H.
+  const mailbox = config.imap ? await import('./mailbox.js') : null;
+  const paths = await expandMaildirInputs(inputPaths);
   let failures = 0;
   const problem = (p: InputProblem): void => {
     failures += 1;
@@ -273,12 +272,4 @@ async function runOnce(config: CliConfig, io: MainIo, log: RunLog, signal?: Abor
 
 function* mapped<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
   for (const item of items) yield f(item);
-}
-
-async function anyDirectory(paths: readonly string[]): Promise<boolean> {
-  for (const path of paths) {
-    const info = await stat(path).catch(() => null);
-    if (info?.isDirectory()) return true;
-  }
-  return false;
 }
