@@ -123,7 +123,7 @@ export default function profileCases(ctx) {
     {
       id: `profile/${n}`,
       group: 'Where our time goes',
-      title: `our CLI on the ${n.toLocaleString('en-US')}-record .xml.gz under --cpu-prof: self time by kind of work`,
+      title: `our CLI on the ${n.toLocaleString('en-US')}-record .xml.gz under --cpu-prof: self time by kind of work (run from its modules, not the bundle, so that each function is named by its source file)`,
       kind: 'parts',
       run: async () => {
         const set = await ctx.corpus.aggregate(n);
@@ -131,7 +131,7 @@ export default function profileCases(ctx) {
         try {
           const out = join(tmp, 'out');
           const profDir = join(tmp, 'prof');
-          const bin = join(ctx.repo, 'apps', 'cli', 'bin', 'parsedmarc.js');
+          const bin = join(ctx.repo, 'bench', 'lib', 'cli-unbundled.mjs');
           const m = await ctx.measure(
             process.execPath,
             ['--cpu-prof', `--cpu-prof-dir=${profDir}`, bin, '--offline', '-s', '-o', out, set.files.gz.path],
