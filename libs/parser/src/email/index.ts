@@ -1,10 +1,12 @@
-// RFC 822 / MIME message parsing (through mailparser): forensic samples and the reports mail carries.
+// RFC 822 / MIME message parsing: the common report email by simple.ts, the rest through mailparser (forensic
+// samples, bounces, encoded headers, other charsets).
 import type { Attachment, StructuredHeader } from 'mailparser';
 import { loadMailparser } from './mailparser.js';
 import { ParseError, limitExceeded } from '../errors.js';
 import { resolveLimits, type ParseLimits } from '../limits.js';
 import { parseMailDate } from './date.js';
 import { decodeEncodedWords, normalizeNewlines } from './headers.js';
+import { parseSimpleEmail } from './simple.js';
 
 export { parseMailDate, formatUtcMs, isoformatUtc, type MailDate } from './date.js';
 export {
@@ -91,6 +93,21 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
     );
   }
 
+  // Counted like mailparser's limit: every node, the root included (it reads 0 as "default", and a message has
+  // at least one part anyway).
+  const simple = parseSimpleEmail(buffer, Math.max(1, limits.maxMimeParts));
+  if (simple !== null)
+    return parsedEmailOf(simple.headerLines, simple.subject, simple.text, simple.attachments);
+
+  return parseWithMailparser(buffer, limits, context);
+}
+
+/** The reference path, for every email: mailparser. Exported for the test that holds the simple path to it. */
+export async function parseWithMailparser(
+  buffer: Buffer,
+  limits: ParseLimits,
+  context: { source?: string },
+): Promise<ParsedEmail> {
   let parsed;
   try {
     parsed = await (
@@ -104,8 +121,6 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
       keepCidLinks: true,
       checksumAlgo: false,
       maxHtmlLengthToParse: maxHtmlToTextChars,
-      // mailsplit counts every node, the root multipart included (so does maxMimeParts); it reads 0 as
-      // "default", and a message has at least one part anyway
       maxChildNodes: Math.max(1, limits.maxMimeParts),
     });
   } catch (error) {
@@ -127,23 +142,36 @@ export async function parseEmail(bytes: Uint8Array, options: EmailParseOptions =
   if (headerLines.length === 0) {
     throw new ParseError('INVALID_EMAIL', 'not an RFC 822 message: no header fields', context);
   }
-  const dateHeader = firstHeaderLine(headerLines, 'date');
-  const parsedDate = parseMailDate(dateHeader);
-  const fromHeader = firstHeaderLine(headerLines, 'from');
-  const messageId = firstHeaderLine(headerLines, 'message-id');
-
-  return {
-    subject: parsed.subject ?? null,
-    dateHeader,
-    date: parsedDate ? new Date(parsedDate.utcMs) : null,
-    messageId: messageId || null,
-    from: fromHeader === null ? null : decodeEncodedWords(fromHeader),
-    text: parsed.text ?? null,
-    attachments: parsed.attachments.map((a) => ({
+  return parsedEmailOf(
+    headerLines,
+    parsed.subject ?? null,
+    parsed.text ?? null,
+    parsed.attachments.map((a) => ({
       contentType: declaredContentType(a),
       filename: a.filename ?? null,
       content: new Uint8Array(a.content.buffer, a.content.byteOffset, a.content.byteLength),
     })),
+  );
+}
+
+function parsedEmailOf(
+  headerLines: ReadonlyArray<{ key: string; line: string }>,
+  subject: string | null,
+  text: string | null,
+  attachments: EmailAttachment[],
+): ParsedEmail {
+  const dateHeader = firstHeaderLine(headerLines, 'date');
+  const parsedDate = parseMailDate(dateHeader);
+  const fromHeader = firstHeaderLine(headerLines, 'from');
+  const messageId = firstHeaderLine(headerLines, 'message-id');
+  return {
+    subject,
+    dateHeader,
+    date: parsedDate ? new Date(parsedDate.utcMs) : null,
+    messageId: messageId || null,
+    from: fromHeader === null ? null : decodeEncodedWords(fromHeader),
+    text,
+    attachments,
   };
 }
 
