@@ -33,7 +33,9 @@ export function fileInput(path: string): PipelineInput {
           closeSync(fd);
           return { input: bytes.subarray(0, read), close: () => undefined };
         }
-        const stream = createReadStream(path, { fd, highWaterMark: 256 * 1024 });
+        // 64 KiB reads: a chunk of text above V8's 128 KiB object limit goes to the large-object space, which
+        // only a full collection empties (256 KiB reads left a 100,000-record .xml run 15 MB larger).
+        const stream = createReadStream(path, { fd, highWaterMark: 64 * 1024 });
         return { input: stream, close: () => stream.destroy() };
       } catch (error) {
         closeSync(fd);
