@@ -43,8 +43,8 @@ const CATEGORIES = [
     (f, u) => u.startsWith('node:internal/modules') || u.includes('cjs-module-lexer') || f === '(program)',
   ],
   [
-    'CLI, pipeline and sinks (apps/cli, libs/api)',
-    (_f, u) => u.includes('/apps/cli/') || u.includes('/libs/api/'),
+    'CLI, pipeline and sinks (apps/cli, libs/api, libs/pipeline, libs/sinks)',
+    (_f, u) => /\/(apps\/cli|libs\/api|libs\/pipeline|libs\/sinks)\//.test(u),
   ],
   ['other parser code (libs/parser)', (_f, u) => u.includes('/libs/parser/')],
   ['idle (waiting for I/O)', (f) => f === '(idle)'],
