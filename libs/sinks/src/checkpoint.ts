@@ -92,11 +92,11 @@ export class OutputCheckpoint {
     this.clearJournal();
   }
 
-  /** Before a sample is written: named, so that a crash before the next checkpoint removes it. */
-  sampleComing(name: string): void {
+  /** Before samples are written: named, so that a crash before the next checkpoint removes them. */
+  samplesComing(names: readonly string[]): void {
     const fd = openSync(this.journalPath, 'a');
     try {
-      writeSync(fd, `${name}\n`);
+      writeSync(fd, names.map((name) => `${name}\n`).join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);

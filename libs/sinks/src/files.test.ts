@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseReports, type ParsedReport } from '@parsedmarc-ts/parser';
-import { OutputDirSink } from './files.js';
+import { OutputDirSink, samplesGathered } from './files.js';
 
 const samples = fileURLToPath(new URL('../../../test/fixtures/samples/', import.meta.url));
 
@@ -32,6 +32,9 @@ describe('OutputDirSink after a crash', () => {
     const f2 = await parsed(
       'failure/DMARC Failure Report for domain.de (mail-from=sharepoint@domain.de, ip=10.10.10.10).eml',
     );
+    // Samples are gathered until a flush or until they are this big: f2's reaches the disk at once.
+    if (f2.report_type !== 'forensic') throw new Error('f2: not a failure report');
+    f2.report.sample += `\n${'x'.repeat(samplesGathered.chars)}`;
 
     const crashed = new OutputDirSink(dir);
     await crashed.write({ source: 'a', parsed: a });
