@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-export const bundleDir = fileURLToPath(new URL('../bundle/', import.meta.url));
+const bundleDir = fileURLToPath(new URL('../bundle/', import.meta.url));
 
 const chunkName = /^[\w-]+\.cjs$/;
 

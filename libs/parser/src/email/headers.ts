@@ -30,7 +30,7 @@ export function normalizeNewlines(text: string): string {
 }
 
 // RFC 5322 field-name: printable US-ASCII except colon.
-const fieldStart = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:/;
+export const fieldStart = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:/;
 
 /**
  * Splits LF-normalized message text into header fields and body. Like the mail parsers the original uses:

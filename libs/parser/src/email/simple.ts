@@ -10,6 +10,7 @@
  * checks that where this path answers, its answer is mailparser's.
  */
 import { isUtf8 } from 'node:buffer';
+import { fieldStart } from './headers.js';
 import type { EmailAttachment } from './index.js';
 
 export interface SimpleEmail {
@@ -93,9 +94,7 @@ function walkEntity(
     if (type !== 'text/plain') notSimple();
     const charset = (contentType.params.get('charset') ?? 'us-ascii').toLowerCase();
     if (!['us-ascii', 'utf-8', 'utf8', 'ascii'].includes(charset) || !isUtf8(content)) notSimple();
-    texts.push(
-      bodyText(Buffer.from(content).toString('utf8'), contentType.params.get('format') === 'flowed'),
-    );
+    texts.push(bodyText(content.toString('utf8'), contentType.params.get('format') === 'flowed'));
     return;
   }
   attachments.push({ contentType: type, filename, content });
@@ -146,8 +145,8 @@ function splitEntity(text: string, top: boolean): { lines: SimpleEmail['headerLi
       current!.line += `\n${line}`;
     } else {
       finish();
-      const colon = line.indexOf(':');
-      if (colon <= 0 || !/^[\x21-\x39\x3b-\x7e]+[ \t]*$/.test(line.slice(0, colon))) {
+      const field = fieldStart.exec(line);
+      if (field === null) {
         // An mbox "From " line before the headers; anything else is for mailparser's recovery rules.
         if (top && pos === 0 && line.startsWith('From ')) {
           pos = next;
@@ -155,7 +154,7 @@ function splitEntity(text: string, top: boolean): { lines: SimpleEmail['headerLi
         }
         notSimple();
       }
-      current = { key: line.slice(0, colon).trim().toLowerCase(), line };
+      current = { key: field![1]!.toLowerCase(), line };
     }
     pos = next;
   }
@@ -191,7 +190,7 @@ function splitMultipart(body: string, boundary: string): string[] {
   }
 }
 
-function decodeBody(body: string, encoding: string): Uint8Array {
+function decodeBody(body: string, encoding: string): Buffer {
   switch (encoding) {
     case 'base64':
       return Buffer.from(body, 'base64');
@@ -207,7 +206,7 @@ function decodeBody(body: string, encoding: string): Uint8Array {
   }
 }
 
-function decodeQuotedPrintable(body: string): Uint8Array {
+function decodeQuotedPrintable(body: string): Buffer {
   const out = Buffer.allocUnsafe(body.length);
   let n = 0;
   for (let i = 0; i < body.length; i++) {
