@@ -1,6 +1,7 @@
 /**
- * The streaming aggregate report parser: a saxes SAX pass that keeps only the element stack, the header
- * fields and the one record being read, so memory stays flat whatever the number of records.
+ * The streaming aggregate report parser: a SAX pass (xml-scanner.ts: a fast scanner, saxes behind it) that
+ * keeps only the element stack, the header fields and the one record being read, so memory stays flat
+ * whatever the number of records.
  *
  * saxes is strict (it reports every well-formedness error) but, given an error handler, goes on after one;
  * its recovery (an unexpected close tag closes the elements left open, a broken tag is read as far as it
@@ -8,8 +9,6 @@
  * does. Each such error is recorded in report_metadata.errors as "Invalid XML: ...".
  */
 import { TextDecoder } from 'node:util';
-
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 import { InvalidAggregateReport, ParseError, limitExceeded } from '../errors.js';
 import { resolveLimits, type ParseLimits } from '../limits.js';
@@ -34,6 +33,7 @@ import {
   type RawText,
 } from './raw.js';
 import * as S from './schema.js';
+import { XmlScanner } from './xml-scanner.js';
 
 export interface AggregateParseOptions {
   limits?: Partial<ParseLimits>;
@@ -72,8 +72,7 @@ export class AggregateReportStreamParser {
   readonly #limits: ParseLimits;
   readonly #source: string | undefined;
   readonly #baseDomain: (name: string) => string | null;
-  readonly #sax: SaxesParser<{ xmlns: false }>;
-  readonly #textHandler: (text: string) => void;
+  readonly #xml: XmlScanner;
 
   /** Set once a fatal error was thrown; every later call throws it again. */
   #failure: unknown = undefined;
@@ -90,7 +89,7 @@ export class AggregateReportStreamParser {
   // Element stack: the context of each open element, and (outside <feedback>) its attributes, for
   // resolving the namespace <feedback> is in.
   readonly #contexts: number[] = [];
-  readonly #outsideAttributes: Record<string, string>[] = [];
+  readonly #outsideAttributes: Readonly<Record<string, string>>[] = [];
   #feedbackState: 'before' | 'inside' | 'after' = 'before';
   #prefix = '';
   #namespace: string | null = null;
@@ -129,18 +128,17 @@ export class AggregateReportStreamParser {
     this.#limits = resolveLimits(options.limits);
     this.#source = options.source;
     this.#baseDomain = options.orgNameBaseDomain ?? orgNameBaseDomain;
-    const sax = new SaxesParser({ xmlns: false, position: true });
-    sax.on('error', (error) => this.#xmlError(error.message));
-    sax.on('doctype', () => {
-      throw this.#forbidden('<!DOCTYPE');
+    // Text is wanted only inside the elements whose text we read: the whitespace and ignored text between
+    // elements are skipped without building strings for them.
+    this.#xml = new XmlScanner({
+      open: (name, attributes) => this.#open(name, attributes),
+      close: () => this.#close(),
+      text: (text) => this.#onText(text),
+      error: (message) => this.#xmlError(message),
+      doctype: () => {
+        throw this.#forbidden('<!DOCTYPE');
+      },
     });
-    sax.on('opentag', (tag) => this.#open(tag));
-    sax.on('closetag', () => this.#close());
-    // The text handler is on only inside the elements whose text we read: without one, saxes skips the
-    // whitespace and ignored text between elements without building strings for it.
-    this.#textHandler = (text: string): void => this.#onText(text);
-    sax.on('cdata', this.#textHandler);
-    this.#sax = sax;
   }
 
   /** Feed the next chunk of XML text. Throws ParseError. */
@@ -174,7 +172,7 @@ export class AggregateReportStreamParser {
     this.#ended = true;
     try {
       if (this.#decoder !== undefined) this.#feed(this.#dropInvalidUtf8(this.#decoder.decode()));
-      this.#sax.close();
+      this.#xml.close();
       if (this.#record !== undefined) {
         // The document ended inside a record: what it holds is partial (counts without their auth results),
         // so it is dropped rather than reported as if whole.
@@ -215,7 +213,7 @@ export class AggregateReportStreamParser {
 
   /** Characters of XML read so far (the size of what was parsed, for bounding parts by it). */
   get charactersRead(): number {
-    return this.#sax.position;
+    return this.#xml.position;
   }
 
   get recordsEmitted(): number {
@@ -244,7 +242,7 @@ export class AggregateReportStreamParser {
     }
     if (text.length === 0) return;
     this.#screen(text);
-    this.#sax.write(text);
+    this.#xml.write(text);
   }
 
   /**
@@ -287,24 +285,23 @@ export class AggregateReportStreamParser {
   // ---------------------------------------------------------------------------------------------------
   // SAX events
 
-  #open(tag: SaxesTagPlain): void {
+  #open(name: string, attributes: Readonly<Record<string, string>>): void {
     const contexts = this.#contexts;
     if (contexts.length >= this.#limits.maxXmlDepth) {
       throw this.#limit('maxXmlDepth', this.#limits.maxXmlDepth, 'Element nesting depth');
     }
     this.#checkGapSinceLastTag();
     const parent = contexts.length === 0 ? S.OUTSIDE : (contexts[contexts.length - 1] as number);
-    const name = tag.name;
     let context: number = S.IGNORED;
 
     if (parent === S.OUTSIDE) {
       if (this.#feedbackState === 'before') {
         if (localName(name) === 'feedback') {
           context = S.FEEDBACK;
-          this.#enterFeedback(name, tag.attributes);
+          this.#enterFeedback(name, attributes);
         } else {
           context = S.OUTSIDE;
-          this.#outsideAttributes.push(tag.attributes);
+          this.#outsideAttributes.push(attributes);
         }
       }
     } else if (parent !== S.IGNORED && !S.isTextElement[parent]) {
@@ -327,7 +324,7 @@ export class AggregateReportStreamParser {
     if (S.isTextElement[context]) {
       this.#textDepth = contexts.length;
       this.#text = '';
-      this.#sax.on('text', this.#textHandler);
+      this.#xml.wantText = true;
     }
   }
 
@@ -383,7 +380,7 @@ export class AggregateReportStreamParser {
     if (context === undefined || context === S.IGNORED) return;
     if (depth === this.#textDepth) {
       this.#textDepth = -1;
-      this.#sax.off('text');
+      this.#xml.wantText = false;
       const trimmed = this.#text.trim();
       this.#text = '';
       this.#setText(
@@ -410,7 +407,7 @@ export class AggregateReportStreamParser {
    * do not read (saxes skips those without buffering, but such input is an attack, not a report).
    */
   #checkGapSinceLastTag(): void {
-    const position = this.#sax.position;
+    const position = this.#xml.position;
     if (position - this.#lastTagPosition > this.#limits.maxXmlTextBytes) {
       throw this.#limit('maxXmlTextBytes', this.#limits.maxXmlTextBytes, 'A text node');
     }
@@ -472,7 +469,7 @@ export class AggregateReportStreamParser {
   // ---------------------------------------------------------------------------------------------------
   // Report structure
 
-  #enterFeedback(name: string, attributes: Record<string, string>): void {
+  #enterFeedback(name: string, attributes: Readonly<Record<string, string>>): void {
     this.#feedbackState = 'inside';
     const colon = name.indexOf(':');
     this.#prefix = colon < 0 ? '' : name.slice(0, colon);

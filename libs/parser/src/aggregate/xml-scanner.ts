@@ -1,0 +1,509 @@
+/**
+ * The XML tokenizer of the aggregate parser: a fast scanner for the plain XML that reports are made of,
+ * with saxes behind it for everything else.
+ *
+ * saxes reads one character at a time; on a big report it was a quarter of the command's time. The scanner
+ * finds markup with indexOf and reads a segment (the text up to a tag, and the tag) at a time. It reads only
+ * what it can check as saxes would: an XML 1.0 declaration, elements with ASCII names, quoted attributes,
+ * text with the five predefined entities and character references, LF or CRLF line ends.
+ *
+ * It hands the rest of the document to saxes at the start of the segment it cannot read: a comment, CDATA,
+ * a processing instruction, a non-ASCII name, a character saxes refuses, a mismatched close tag, the end of
+ * the root element or of the input. saxes then starts from a state equal to the one it would have reached.
+ * It is primed with the open elements and given the scanner's line, column and position, so what it
+ * reports, well-formedness errors with their line:column included, is what it would have reported reading
+ * the whole document. A differential test (xml-scanner.test.ts) holds the two to the same events on the
+ * samples and on thousands of damaged copies.
+ */
+import { SaxesParser } from 'saxes';
+
+export interface XmlScannerHandlers {
+  open(name: string, attributes: Readonly<Record<string, string>>): void;
+  close(): void;
+  /** Text and CDATA inside the root element; text only while wantText is set. */
+  text(text: string): void;
+  /** A well-formedness error, as saxes words it ("line:column: message"); reading goes on. */
+  error(message: string): void;
+  doctype(): void;
+}
+
+/** saxes's position fields: public in its JavaScript, private in its types. Set once, at the hand-over. */
+interface SaxesPosition {
+  line: number;
+  column: number;
+  positionAtNewLine: number;
+  chunkPosition: number;
+}
+
+const enum Mode {
+  Prologue,
+  Fast,
+  Saxes,
+}
+
+/** Characters the fast path must look at in text: '&', ']', and everything saxes refuses or decodes. */
+const SPECIAL = /[^\t\n\r\x20-\x25\x27-\x5c\x5e-\ud7ff\ue000-\ufffd]/g;
+const SPECIAL_TEST = /[^\t\n\r\x20-\x25\x27-\x5c\x5e-\ud7ff\ue000-\ufffd]/;
+/** The declarations saxes accepts silently, in the forms reports use (XML 1.0 only: 1.1 changes the rules). */
+const XML_DECLARATION =
+  /^<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(["'])1\.0\1(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(["'])(?:yes|no)\3)?[ \t\n]*\?>$/;
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze(
+  Object.create(null) as Record<string, string>,
+);
+
+const LT = 60;
+const GT = 62;
+const SLASH = 47;
+const EQUALS = 61;
+const AMP = 38;
+const CR = 13;
+const LF = 10;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === LF || c === 9 || c === CR;
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+}
+
+function isNameChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 58) || // digits and ':'
+    c === 95 ||
+    c === 45 ||
+    c === 46
+  );
+}
+
+/** A character saxes refuses (XML 1.0 Char), or a surrogate: left to saxes, which counts columns by them. */
+function isRefused(c: number): boolean {
+  return (c < 0x20 && c !== 9 && c !== LF && c !== CR) || (c >= 0xd800 && (c <= 0xdfff || c >= 0xfffe));
+}
+
+/** A character reference or predefined entity (the name between '&' and ';'), or undefined. */
+function decodeEntity(name: string): string | undefined {
+  switch (name) {
+    case 'amp':
+      return '&';
+    case 'lt':
+      return '<';
+    case 'gt':
+      return '>';
+    case 'quot':
+      return '"';
+    case 'apos':
+      return "'";
+  }
+  let code: number;
+  if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) code = parseInt(name.slice(2), 16);
+  else if (/^#[0-9]{1,7}$/.test(name)) code = parseInt(name.slice(1), 10);
+  else return undefined;
+  const isChar =
+    code === 9 ||
+    code === LF ||
+    code === CR ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff);
+  return isChar ? String.fromCodePoint(code) : undefined;
+}
+
+/** Thrown inside a segment the fast path cannot read; caught where the segment started. */
+const HAND_OVER = Symbol('hand over to saxes');
+/** A segment that runs past the end of the buffer: wait for more input. */
+const INCOMPLETE = -1;
+
+export class XmlScanner {
+  readonly #handlers: XmlScannerHandlers;
+  #mode: Mode = Mode.Prologue;
+  #sax: SaxesParser<{ xmlns: false }> | undefined;
+  #wantText = false;
+  readonly #saxText = (text: string): void => this.#handlers.text(text);
+
+  /** Input not read yet (the start of a segment), and the stream position of its first character. */
+  #rest = '';
+  #restAt = 0;
+  /** Line (1-based) of the next character to read, and the stream position where that line starts. */
+  #line = 1;
+  #lineStart = 0;
+  readonly #stack: string[] = [];
+  #rootName = '';
+  /**
+   * The chunks as written that are not wholly read yet, and the stream position of the first. saxes reports
+   * text outside the root element where a chunk ends, so a hand-over gives it the chunks as they came.
+   */
+  readonly #pending: string[] = [];
+  #pendingAt = 0;
+  /** The XML declaration read, for priming saxes (it remembers what the declaration held). */
+  #declaration = '';
+  #eventPosition = 0;
+
+  // In the buffer being scanned: where its next LF, CR and special character are (or its length).
+  #nextLf = 0;
+  #nextCr = 0;
+  #nextSpecial = 0;
+
+  // The start tag just read by #openTag.
+  #tagName = '';
+  #tagAttributes: Readonly<Record<string, string>> = NO_ATTRIBUTES;
+  #tagSelfClosing = false;
+
+  constructor(handlers: XmlScannerHandlers) {
+    this.#handlers = handlers;
+  }
+
+  /** Whether text events are wanted (saxes builds no strings for text nobody reads, nor does the scanner). */
+  set wantText(value: boolean) {
+    this.#wantText = value;
+    if (this.#sax !== undefined) {
+      if (value) this.#sax.on('text', this.#saxText);
+      else this.#sax.off('text');
+    }
+  }
+
+  /** Stream position (UTF-16 units read); at an open or close event, just past its '>'. */
+  get position(): number {
+    return this.#sax !== undefined ? this.#sax.position : this.#eventPosition;
+  }
+
+  write(chunk: string): void {
+    if (this.#sax !== undefined) {
+      this.#sax.write(chunk);
+      return;
+    }
+    if (chunk.length === 0) return;
+    this.#pending.push(chunk);
+    this.#scanChunk(chunk);
+    if (this.#sax !== undefined) return;
+    const pending = this.#pending;
+    while (pending.length > 0 && this.#pendingAt + pending[0]!.length <= this.#restAt) {
+      this.#pendingAt += pending.shift()!.length;
+    }
+  }
+
+  #scanChunk(chunk: string): void {
+    const rest = this.#rest;
+    const restAt = this.#restAt;
+    if (rest.length === 0) {
+      this.#scanAndKeep(chunk, 0, restAt);
+      return;
+    }
+    // Joining the unread rest to the whole chunk would make a rope that every later read of the chunk pays
+    // for. The rest is the start of one segment: complete it with the chunk up to its first '>', then go on
+    // in the chunk itself. (That '>' may not end the segment, e.g. in an attribute value: then join whole.)
+    const firstGt = chunk.indexOf('>');
+    if (firstGt < 0) {
+      this.#scanAndKeep(rest + chunk, 0, restAt);
+      return;
+    }
+    const joined = rest + chunk.slice(0, firstGt + 1);
+    const stop = this.#scan(joined, 0, restAt);
+    if (this.#sax !== undefined) return;
+    if (stop === joined.length) {
+      this.#scanAndKeep(chunk, firstGt + 1, restAt + rest.length);
+    } else {
+      this.#scanAndKeep(joined.slice(stop) + chunk.slice(firstGt + 1), 0, restAt + stop);
+    }
+  }
+
+  close(): void {
+    if (this.#sax === undefined) this.#handOver(this.#restAt);
+    this.#sax?.close();
+  }
+
+  /** Scans buf (whose first character is at stream position `base`) from `from`; keeps the rest. */
+  #scanAndKeep(buf: string, from: number, base: number): void {
+    const stop = this.#scan(buf, from, base);
+    if (this.#sax !== undefined) return;
+    this.#rest = stop === 0 ? buf : buf.slice(stop);
+    this.#restAt = base + stop;
+  }
+
+  /**
+   * Reads the segments of buf from `from` until one is incomplete (its start is returned) or the document
+   * has gone to saxes.
+   */
+  #scan(buf: string, from: number, base: number): number {
+    this.#rest = '';
+    this.#nextLf = indexOrLength(buf, '\n', from);
+    this.#nextCr = indexOrLength(buf, '\r', from);
+    SPECIAL.lastIndex = from;
+    this.#nextSpecial = SPECIAL.exec(buf)?.index ?? buf.length;
+    let pos = from;
+    for (;;) {
+      let end: number;
+      try {
+        end = this.#mode === Mode.Fast ? this.#segment(buf, pos, base) : this.#prologue(buf, pos, base);
+      } catch (error) {
+        if (error !== HAND_OVER) throw error;
+        this.#handOver(base + pos);
+        return pos;
+      }
+      if (end === INCOMPLETE || this.#sax !== undefined) return pos;
+      pos = end;
+    }
+  }
+
+  /**
+   * The XML declaration, blank space and the root's start tag. Anything else goes to saxes from the start
+   * (nothing has been delivered yet: this is always read from stream position 0).
+   */
+  #prologue(buf: string, from: number, base: number): number {
+    let i = from;
+    if (buf.startsWith('<?xml', from)) {
+      const end = buf.indexOf('?>', from);
+      if (end < 0) return INCOMPLETE;
+      const declaration = buf.slice(from, end + 2);
+      if (!XML_DECLARATION.test(declaration)) throw HAND_OVER;
+      this.#declaration = declaration;
+      i = end + 2;
+    } else if (buf.length - from < 5 && '<?xml'.startsWith(buf.slice(from))) {
+      return INCOMPLETE;
+    }
+    while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
+    if (i + 1 >= buf.length) return INCOMPLETE;
+    if (buf.charCodeAt(i) !== LT || !isNameStart(buf.charCodeAt(i + 1)) || this.#nextSpecial < i) {
+      throw HAND_OVER;
+    }
+    const end = this.#openTag(buf, i);
+    if (end === INCOMPLETE) return INCOMPLETE;
+    this.#mode = Mode.Fast;
+    this.#rootName = this.#tagName;
+    this.#consumed(buf, from, end, base);
+    this.#emitOpen(end, base);
+    return end;
+  }
+
+  /** One segment inside the root element: text, then a start or end tag. Returns the index past its '>'. */
+  #segment(buf: string, from: number, base: number): number {
+    const lt = buf.indexOf('<', from);
+    if (lt < 0 || lt + 1 >= buf.length) return INCOMPLETE;
+    let text: string | undefined;
+    if (this.#nextSpecial < lt) {
+      text = this.#specialText(buf, from, lt);
+    } else if (this.#wantText && lt > from) {
+      text = buf.slice(from, lt);
+      if (this.#nextCr < lt) text = literal(text);
+    }
+    const next = buf.charCodeAt(lt + 1);
+    if (next === SLASH) {
+      const end = this.#closeTag(buf, lt + 2);
+      if (end === INCOMPLETE) return INCOMPLETE;
+      this.#consumed(buf, from, end, base);
+      if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
+      this.#stack.pop();
+      this.#eventPosition = base + end;
+      this.#handlers.close();
+      if (this.#stack.length === 0) this.#handOver(base + end);
+      return end;
+    }
+    if (!isNameStart(next)) throw HAND_OVER;
+    const end = this.#openTag(buf, lt);
+    if (end === INCOMPLETE) return INCOMPLETE;
+    this.#consumed(buf, from, end, base);
+    if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
+    this.#emitOpen(end, base);
+    return end;
+  }
+
+  #emitOpen(end: number, base: number): void {
+    const name = this.#tagName;
+    this.#eventPosition = base + end;
+    this.#stack.push(name);
+    this.#handlers.open(name, this.#tagAttributes);
+    if (this.#tagSelfClosing) {
+      this.#stack.pop();
+      this.#handlers.close();
+      if (this.#stack.length === 0) this.#handOver(base + end);
+    }
+  }
+
+  /** Reads 'name S? >' after '</', where name is the open element's; returns the index past '>'. */
+  #closeTag(buf: string, at: number): number {
+    const top = this.#stack[this.#stack.length - 1]!;
+    const nameEnd = at + top.length;
+    if (nameEnd >= buf.length) return INCOMPLETE;
+    if (!buf.startsWith(top, at) || isNameChar(buf.charCodeAt(nameEnd))) throw HAND_OVER;
+    let i = nameEnd;
+    while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
+    if (i >= buf.length) return INCOMPLETE;
+    if (buf.charCodeAt(i) !== GT) throw HAND_OVER;
+    return i + 1;
+  }
+
+  /** Reads a start tag at `lt` ('<' and a name start); returns the index past its '>'. */
+  #openTag(buf: string, lt: number): number {
+    const length = buf.length;
+    let i = lt + 2;
+    while (i < length && isNameChar(buf.charCodeAt(i))) i++;
+    if (i >= length) return INCOMPLETE;
+    const nameEnd = i;
+    let attributes: Record<string, string> | undefined;
+    for (;;) {
+      let c = buf.charCodeAt(i);
+      if (c === GT || c === SLASH) {
+        const selfClosing = c === SLASH;
+        if (selfClosing) {
+          if (i + 1 >= length) return INCOMPLETE;
+          if (buf.charCodeAt(i + 1) !== GT) throw HAND_OVER;
+          i++;
+        }
+        this.#tagName = buf.slice(lt + 1, nameEnd);
+        this.#tagAttributes = attributes ?? NO_ATTRIBUTES;
+        this.#tagSelfClosing = selfClosing;
+        return i + 1;
+      }
+      if (!isSpace(c)) throw HAND_OVER;
+      while (i < length && isSpace(buf.charCodeAt(i))) i++;
+      if (i >= length) return INCOMPLETE;
+      c = buf.charCodeAt(i);
+      if (c === GT || c === SLASH) continue;
+      if (!isNameStart(c)) throw HAND_OVER;
+      // An attribute: name S? '=' S? quoted value.
+      const nameStart = i;
+      while (i < length && isNameChar(buf.charCodeAt(i))) i++;
+      const name = buf.slice(nameStart, i);
+      while (i < length && isSpace(buf.charCodeAt(i))) i++;
+      if (i >= length) return INCOMPLETE;
+      if (buf.charCodeAt(i) !== EQUALS) throw HAND_OVER;
+      i++;
+      while (i < length && isSpace(buf.charCodeAt(i))) i++;
+      if (i >= length) return INCOMPLETE;
+      const quote = buf[i]!;
+      if (quote !== '"' && quote !== "'") throw HAND_OVER;
+      const valueEnd = buf.indexOf(quote, i + 1);
+      if (valueEnd < 0) return INCOMPLETE;
+      attributes ??= Object.create(null) as Record<string, string>;
+      if (attributes[name] !== undefined) throw HAND_OVER;
+      attributes[name] = attributeValue(buf.slice(i + 1, valueEnd));
+      i = valueEnd + 1;
+      if (i >= length) return INCOMPLETE;
+      c = buf.charCodeAt(i);
+      if (c !== GT && c !== SLASH && !isSpace(c)) throw HAND_OVER;
+    }
+  }
+
+  /** Text with an '&', a ']' or a character saxes refuses: decoded as saxes would, or handed over. */
+  #specialText(buf: string, from: number, to: number): string {
+    let text = '';
+    let literalFrom = from;
+    for (let i = from; i < to; i++) {
+      const c = buf.charCodeAt(i);
+      if (c === AMP) {
+        const semicolon = buf.indexOf(';', i + 1);
+        if (semicolon < 0 || semicolon > to) throw HAND_OVER;
+        const decoded = decodeEntity(buf.slice(i + 1, semicolon));
+        if (decoded === undefined) throw HAND_OVER;
+        text += literal(buf.slice(literalFrom, i)) + decoded;
+        i = semicolon;
+        literalFrom = semicolon + 1;
+      } else if (c === 93) {
+        if (buf.startsWith(']]>', i)) throw HAND_OVER;
+      } else if (isRefused(c)) {
+        throw HAND_OVER;
+      }
+    }
+    return text + literal(buf.slice(literalFrom, to));
+  }
+
+  /** Moves the line count and the caches past the segment [from, end) just read. */
+  #consumed(buf: string, from: number, end: number, base: number): void {
+    if (this.#nextCr < end) {
+      // Line ends as saxes counts them: CRLF is one, a lone CR is one.
+      for (let i = from; i < end; i++) {
+        const c = buf.charCodeAt(i);
+        if (c === LF || (c === CR && buf.charCodeAt(i + 1) !== LF)) {
+          this.#line++;
+          this.#lineStart = base + i + 1;
+        }
+      }
+      this.#nextCr = indexOrLength(buf, '\r', end);
+      this.#nextLf = indexOrLength(buf, '\n', end);
+    } else {
+      let lf = this.#nextLf;
+      while (lf < end) {
+        this.#line++;
+        this.#lineStart = base + lf + 1;
+        lf = indexOrLength(buf, '\n', lf + 1);
+      }
+      this.#nextLf = lf;
+    }
+    if (this.#nextSpecial < end) {
+      SPECIAL.lastIndex = end;
+      this.#nextSpecial = SPECIAL.exec(buf)?.index ?? buf.length;
+    }
+  }
+
+  /** Hands the document to saxes from stream position `at` (nothing after it has been delivered). */
+  #handOver(at: number): void {
+    const sax = new SaxesParser({ xmlns: false, position: true });
+    if (this.#mode !== Mode.Prologue) {
+      // Without handlers yet, priming emits nothing. A closed root is primed as an empty root element.
+      const open = this.#stack.map((name) => `<${name}>`).join('');
+      sax.write(this.#declaration + (this.#stack.length > 0 ? open : `<${this.#rootName}/>`));
+      const position = sax as unknown as SaxesPosition;
+      position.line = this.#line;
+      position.column = at - this.#lineStart;
+      position.positionAtNewLine = this.#lineStart;
+      position.chunkPosition = at;
+    }
+    const handlers = this.#handlers;
+    sax.on('error', (error) => handlers.error(error.message));
+    sax.on('doctype', () => handlers.doctype());
+    sax.on('opentag', (tag) => handlers.open(tag.name, tag.attributes));
+    sax.on('closetag', () => handlers.close());
+    sax.on('cdata', this.#saxText);
+    if (this.#wantText) sax.on('text', this.#saxText);
+    this.#sax = sax;
+    this.#mode = Mode.Saxes;
+    this.#rest = '';
+    let chunkAt = this.#pendingAt;
+    for (const chunk of this.#pending.splice(0)) {
+      if (chunkAt + chunk.length > at) sax.write(at > chunkAt ? chunk.slice(at - chunkAt) : chunk);
+      chunkAt += chunk.length;
+    }
+  }
+}
+
+function indexOrLength(buf: string, search: string, from: number): number {
+  const found = buf.indexOf(search, from);
+  return found < 0 ? buf.length : found;
+}
+
+/** Literal text as saxes delivers it: CRLF and lone CR read as LF. */
+function literal(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
+/** A quoted attribute value as saxes delivers it: entities decoded, TAB, LF, CR and CRLF read as a space. */
+function attributeValue(raw: string): string {
+  if (raw.includes('<')) throw HAND_OVER;
+  let value = raw;
+  if (SPECIAL_TEST.test(raw)) {
+    value = '';
+    let literalFrom = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw.charCodeAt(i);
+      if (c === AMP) {
+        const semicolon = raw.indexOf(';', i + 1);
+        if (semicolon < 0) throw HAND_OVER;
+        const decoded = decodeEntity(raw.slice(i + 1, semicolon));
+        if (decoded === undefined) throw HAND_OVER;
+        value += spaced(raw.slice(literalFrom, i)) + decoded;
+        i = semicolon;
+        literalFrom = semicolon + 1;
+      } else if (isRefused(c)) {
+        throw HAND_OVER;
+      }
+    }
+    return value + spaced(raw.slice(literalFrom));
+  }
+  return spaced(value);
+}
+
+function spaced(text: string): string {
+  return /[\t\n\r]/.test(text) ? text.replace(/\r\n|[\t\n\r]/g, ' ') : text;
+}
