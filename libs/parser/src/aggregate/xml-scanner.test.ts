@@ -182,8 +182,11 @@ function damage(text: string, random: () => number): string {
   for (let n = 0; n < operations; n++) {
     const at = Math.floor(random() * (out.length + 1));
     const pick = random();
-    if (pick < 0.6) {
+    if (pick < 0.5) {
       out = out.slice(0, at) + SNIPPETS[Math.floor(random() * SNIPPETS.length)]! + out.slice(at);
+    } else if (pick < 0.6) {
+      // After the root element.
+      out += SNIPPETS[Math.floor(random() * SNIPPETS.length)]!;
     } else if (pick < 0.8) {
       out = out.slice(0, at) + out.slice(at + 1 + Math.floor(random() * 20));
     } else if (pick < 0.9) {

@@ -8,8 +8,8 @@
  * text with the five predefined entities and character references, LF or CRLF line ends.
  *
  * It hands the rest of the document to saxes at the start of the segment it cannot read: a comment, CDATA,
- * a processing instruction, a non-ASCII name, a character saxes refuses, a mismatched close tag, the end of
- * the root element or of the input. saxes then starts from a state equal to the one it would have reached.
+ * a processing instruction, a non-ASCII name, a character saxes refuses, a mismatched close tag, anything
+ * but blank space after the root element, an input that ends early. saxes then starts from a state equal to the one it would have reached.
  * It is primed with the open elements and given the scanner's line, column and position, so what it
  * reports, well-formedness errors with their line:column included, is what it would have reported reading
  * the whole document. A differential test (xml-scanner.test.ts) holds the two to the same events on the
@@ -38,6 +38,8 @@ interface SaxesPosition {
 const enum Mode {
   Prologue,
   Fast,
+  /** The root element has closed: blank space may follow (anything else goes to saxes). */
+  AfterRoot,
   Saxes,
 }
 
@@ -210,6 +212,8 @@ export class XmlScanner {
   }
 
   close(): void {
+    // After the root element, only blank space was left: saxes would have nothing to say.
+    if (this.#mode === Mode.AfterRoot) return;
     if (this.#sax === undefined) this.#handOver(this.#restAt);
     this.#sax?.close();
   }
@@ -236,7 +240,13 @@ export class XmlScanner {
     for (;;) {
       let end: number;
       try {
-        end = this.#mode === Mode.Fast ? this.#segment(buf, pos, base) : this.#prologue(buf, pos, base);
+        const mode = this.#mode;
+        end =
+          mode === Mode.Fast
+            ? this.#segment(buf, pos, base)
+            : mode === Mode.Prologue
+              ? this.#prologue(buf, pos, base)
+              : afterRoot(buf, pos);
       } catch (error) {
         if (error !== HAND_OVER) throw error;
         this.#handOver(base + pos);
@@ -297,7 +307,7 @@ export class XmlScanner {
       this.#stack.pop();
       this.#eventPosition = base + end;
       this.#handlers.close();
-      if (this.#stack.length === 0) this.#handOver(base + end);
+      if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
       return end;
     }
     if (!isNameStart(next)) throw HAND_OVER;
@@ -317,7 +327,7 @@ export class XmlScanner {
     if (this.#tagSelfClosing) {
       this.#stack.pop();
       this.#handlers.close();
-      if (this.#stack.length === 0) this.#handOver(base + end);
+      if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
     }
   }
 
@@ -466,6 +476,12 @@ export class XmlScanner {
       chunkAt += chunk.length;
     }
   }
+}
+
+/** Blank space after the root element is left unread until the end (nothing to report); else, saxes. */
+function afterRoot(buf: string, from: number): number {
+  for (let i = from; i < buf.length; i++) if (!isSpace(buf.charCodeAt(i))) throw HAND_OVER;
+  return INCOMPLETE;
 }
 
 function indexOrLength(buf: string, search: string, from: number): number {
