@@ -109,6 +109,17 @@ ${report(record()).replace('<?xml version="1.0" encoding="UTF-8"?>\n', '').repla
     expect(error.context.source).toBe('chunks');
   });
 
+  it('a DOCTYPE or ENTITY between records, after a comment, in chunks of every size → FORBIDDEN_XML_CONSTRUCT', () => {
+    // The fast scanner reads the first records itself, the comment hands the rest to saxes: the declaration
+    // is refused before saxes reads it, wherever the chunks split it.
+    for (const declaration of ['<!DOCTYPE x [<!ENTITY y "z">]>', '<!ENTITY y "z">']) {
+      const xml = report(record(), record('192.0.2.2'), `<!-- c -->${declaration}`, record('192.0.2.3'));
+      for (const size of [1, 2, 7, 64, 4096]) {
+        expect(parseErrorOf(() => streamInChunks(xml, size)).code).toBe('FORBIDDEN_XML_CONSTRUCT');
+      }
+    }
+  });
+
   it('an undefined entity reference is kept as text and reported, not resolved', () => {
     const parsed = parseAggregateReportXml(report(record()).replace('r1</report_id>', 'r1&xxe;</report_id>'));
     expect(parsed.report_metadata.report_id).toBe('r1&xxe;');

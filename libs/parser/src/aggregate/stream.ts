@@ -62,8 +62,8 @@ export interface AggregateStreamHandlers {
 
 /** Past this many recorded problems the rest are only counted: garbage input must not grow memory. */
 const MAX_PROBLEMS = 100;
-/** Distinct values shared between records; past this, values are kept as read. */
-const MAX_INTERNED = 10_000;
+/** Slots of the table of shared values (a power of two). */
+const INTERNED_SLOTS = 1024;
 /** Only short values repeat ("pass", a domain); a long one kept in the table would live as long as the parser. */
 const MAX_INTERNED_LENGTH = 256;
 
@@ -121,7 +121,7 @@ export class AggregateReportStreamParser {
   #recordsEmitted = 0;
   #lastSkipReason = '';
   #xmlErrors = 0;
-  readonly #interned = new Map<string, string>();
+  readonly #interned: string[] = new Array<string>(INTERNED_SLOTS).fill('');
 
   constructor(handlers: AggregateStreamHandlers, options: AggregateParseOptions = {}) {
     this.#handlers = handlers;
@@ -135,6 +135,7 @@ export class AggregateReportStreamParser {
       close: () => this.#close(),
       text: (text) => this.#onText(text),
       error: (message) => this.#xmlError(message),
+      saxesInput: (text) => this.#screenDeclarations(text),
       doctype: () => {
         throw this.#forbidden('<!DOCTYPE');
       },
@@ -245,12 +246,8 @@ export class AggregateReportStreamParser {
     this.#xml.write(text);
   }
 
-  /**
-   * Refuses DTDs and entity declarations before saxes sees (and buffers) them, and bounds what saxes
-   * would accumulate across chunks: a text or markup run without '<' longer than maxXmlTextBytes is a
-   * huge text node (measured in UTF-16 code units, at most the UTF-8 byte count).
-   */
-  #screen(chunk: string): void {
+  /** Refuses DTDs and entity declarations before saxes sees (and buffers) them. */
+  #screenDeclarations(chunk: string): void {
     const boundary = this.#tail + chunk.slice(0, 16);
     for (let i = boundary.indexOf('<!'); i >= 0 && i < this.#tail.length; i = boundary.indexOf('<!', i + 1)) {
       this.#checkDeclaration(boundary, i);
@@ -259,7 +256,13 @@ export class AggregateReportStreamParser {
       this.#checkDeclaration(chunk, i);
     }
     this.#tail = chunk.length >= 8 ? chunk.slice(-8) : (this.#tail + chunk).slice(-8);
+  }
 
+  /**
+   * Bounds what the tokenizer would accumulate across chunks: a text or markup run without '<' longer
+   * than maxXmlTextBytes is a huge text node (measured in UTF-16 code units, at most the UTF-8 byte count).
+   */
+  #screen(chunk: string): void {
     const lastMarkup = chunk.lastIndexOf('<');
     const lastTagEnd = chunk.lastIndexOf('>');
     // Inside a tag when its '<' came last: what runs on is its attributes, not text.
@@ -431,10 +434,15 @@ export class AggregateReportStreamParser {
    * string per value keeps a parsed report's memory and the garbage collector's work down.
    */
   #intern(value: string): string {
-    const known = this.#interned.get(value);
-    if (known !== undefined) return known;
-    if (this.#interned.size < MAX_INTERNED && value.length <= MAX_INTERNED_LENGTH)
-      this.#interned.set(value, value);
+    const length = value.length;
+    if (length === 0 || length > MAX_INTERNED_LENGTH) return value;
+    // A slot per length and first and last character: a value that repeats finds its first copy there
+    // (string equality, no hashing); a new one takes the slot.
+    const slot =
+      (length * 31 + value.charCodeAt(0) * 7 + value.charCodeAt(length - 1)) & (INTERNED_SLOTS - 1);
+    const known = this.#interned[slot]!;
+    if (known === value) return known;
+    this.#interned[slot] = value;
     return value;
   }
 

@@ -87,6 +87,7 @@ function events(make: (handlers: XmlScannerHandlers) => Tokenizer, chunks: reado
     doctype() {
       log.push('doctype');
     },
+    saxesInput() {},
   };
   const tokenizer = make(handlers);
   for (const chunk of chunks) tokenizer.write(chunk);

@@ -25,6 +25,11 @@ export interface XmlScannerHandlers {
   /** A well-formedness error, as saxes words it ("line:column: message"); reading goes on. */
   error(message: string): void;
   doctype(): void;
+  /**
+   * Text about to go to saxes (from the hand-over on): the caller may refuse it by throwing, before saxes
+   * buffers it. The fast path reads no markup declaration ('<!'): each one is in this text.
+   */
+  saxesInput(text: string): void;
 }
 
 /** saxes's position fields: public in its JavaScript, private in its types. Set once, at the hand-over. */
@@ -43,8 +48,7 @@ const enum Mode {
   Saxes,
 }
 
-/** Characters the fast path must look at in text: '&', ']', and everything saxes refuses or decodes. */
-const SPECIAL = /[^\t\n\r\x20-\x25\x27-\x5c\x5e-\ud7ff\ue000-\ufffd]/g;
+/** Characters to look at in an attribute value: '&', and everything saxes refuses or decodes. */
 const SPECIAL_TEST = /[^\t\n\r\x20-\x25\x27-\x5c\x5e-\ud7ff\ue000-\ufffd]/;
 /** The declarations saxes accepts silently, in the forms reports use (XML 1.0 only: 1.1 changes the rules). */
 const XML_DECLARATION =
@@ -143,12 +147,9 @@ export class XmlScanner {
   #declaration = '';
   #eventPosition = 0;
 
-  // In the buffer being scanned: where its next LF, CR and special character are (or its length).
-  #nextLf = 0;
-  #nextCr = 0;
-  #nextSpecial = 0;
-
-  // The start tag just read by #openTag.
+  // The tag just read by #openTag or #closeTag: its name, and whether blank space or attributes (which may
+  // hold line ends) are in it.
+  #tagSpaced = false;
   #tagName = '';
   #tagAttributes: Readonly<Record<string, string>> = NO_ATTRIBUTES;
   #tagSelfClosing = false;
@@ -173,6 +174,7 @@ export class XmlScanner {
 
   write(chunk: string): void {
     if (this.#sax !== undefined) {
+      this.#handlers.saxesInput(chunk);
       this.#sax.write(chunk);
       return;
     }
@@ -232,10 +234,6 @@ export class XmlScanner {
    */
   #scan(buf: string, from: number, base: number): number {
     this.#rest = '';
-    this.#nextLf = indexOrLength(buf, '\n', from);
-    this.#nextCr = indexOrLength(buf, '\r', from);
-    SPECIAL.lastIndex = from;
-    this.#nextSpecial = SPECIAL.exec(buf)?.index ?? buf.length;
     let pos = from;
     for (;;) {
       let end: number;
@@ -275,14 +273,12 @@ export class XmlScanner {
     }
     while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
     if (i + 1 >= buf.length) return INCOMPLETE;
-    if (buf.charCodeAt(i) !== LT || !isNameStart(buf.charCodeAt(i + 1)) || this.#nextSpecial < i) {
-      throw HAND_OVER;
-    }
+    if (buf.charCodeAt(i) !== LT || !isNameStart(buf.charCodeAt(i + 1))) throw HAND_OVER;
     const end = this.#openTag(buf, i);
     if (end === INCOMPLETE) return INCOMPLETE;
     this.#mode = Mode.Fast;
     this.#rootName = this.#tagName;
-    this.#consumed(buf, from, end, base);
+    this.#countLines(buf, from, end, base);
     this.#emitOpen(end, base);
     return end;
   }
@@ -291,31 +287,54 @@ export class XmlScanner {
   #segment(buf: string, from: number, base: number): number {
     const lt = buf.indexOf('<', from);
     if (lt < 0 || lt + 1 >= buf.length) return INCOMPLETE;
-    let text: string | undefined;
-    if (this.#nextSpecial < lt) {
-      text = this.#specialText(buf, from, lt);
-    } else if (this.#wantText && lt > from) {
-      text = buf.slice(from, lt);
-      if (this.#nextCr < lt) text = literal(text);
+    // One pass over the text (usually a line end and indentation, or a short value): its line ends, and
+    // whether it holds anything to decode or check.
+    let lineEnds = 0;
+    let lastLf = -1;
+    let special = false;
+    for (let i = from; i < lt; i++) {
+      const c = buf.charCodeAt(i);
+      if (c < 0x20) {
+        if (c === LF) {
+          lineEnds++;
+          lastLf = i;
+        } else if (c !== 9) {
+          special = true; // CR, or a control character saxes refuses
+        }
+      } else if (c === AMP || c === 93 || c >= 0xd800) {
+        special = true;
+      }
     }
+    let text: string | undefined;
+    if (special) text = this.#specialText(buf, from, lt);
+    else if (this.#wantText && lt > from) text = buf.slice(from, lt);
+    let end: number;
     const next = buf.charCodeAt(lt + 1);
     if (next === SLASH) {
-      const end = this.#closeTag(buf, lt + 2);
-      if (end === INCOMPLETE) return INCOMPLETE;
-      this.#consumed(buf, from, end, base);
-      if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
-      this.#stack.pop();
-      this.#eventPosition = base + end;
-      this.#handlers.close();
-      if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
+      end = this.#closeTag(buf, lt + 2);
+    } else if (isNameStart(next)) {
+      end = this.#openTag(buf, lt);
+    } else {
+      throw HAND_OVER;
+    }
+    if (end === INCOMPLETE) return INCOMPLETE;
+    // Read: count its lines.
+    if (special) {
+      this.#countLines(buf, from, lt, base);
+    } else if (lineEnds > 0) {
+      this.#line += lineEnds;
+      this.#lineStart = base + lastLf + 1;
+    }
+    if (this.#tagSpaced) this.#countLines(buf, lt, end, base);
+    if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
+    if (next !== SLASH) {
+      this.#emitOpen(end, base);
       return end;
     }
-    if (!isNameStart(next)) throw HAND_OVER;
-    const end = this.#openTag(buf, lt);
-    if (end === INCOMPLETE) return INCOMPLETE;
-    this.#consumed(buf, from, end, base);
-    if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
-    this.#emitOpen(end, base);
+    this.#stack.pop();
+    this.#eventPosition = base + end;
+    this.#handlers.close();
+    if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
     return end;
   }
 
@@ -336,9 +355,14 @@ export class XmlScanner {
     const top = this.#stack[this.#stack.length - 1]!;
     const nameEnd = at + top.length;
     if (nameEnd >= buf.length) return INCOMPLETE;
-    if (!buf.startsWith(top, at) || isNameChar(buf.charCodeAt(nameEnd))) throw HAND_OVER;
+    // (A loop the compiler inlines; startsWith is a call into the runtime.)
+    for (let k = 0; k < top.length; k++) {
+      if (buf.charCodeAt(at + k) !== top.charCodeAt(k)) throw HAND_OVER;
+    }
+    if (isNameChar(buf.charCodeAt(nameEnd))) throw HAND_OVER;
     let i = nameEnd;
     while (i < buf.length && isSpace(buf.charCodeAt(i))) i++;
+    this.#tagSpaced = i > nameEnd;
     if (i >= buf.length) return INCOMPLETE;
     if (buf.charCodeAt(i) !== GT) throw HAND_OVER;
     return i + 1;
@@ -352,6 +376,7 @@ export class XmlScanner {
     if (i >= length) return INCOMPLETE;
     const nameEnd = i;
     let attributes: Record<string, string> | undefined;
+    this.#tagSpaced = false;
     for (;;) {
       let c = buf.charCodeAt(i);
       if (c === GT || c === SLASH) {
@@ -367,6 +392,7 @@ export class XmlScanner {
         return i + 1;
       }
       if (!isSpace(c)) throw HAND_OVER;
+      this.#tagSpaced = true;
       while (i < length && isSpace(buf.charCodeAt(i))) i++;
       if (i >= length) return INCOMPLETE;
       c = buf.charCodeAt(i);
@@ -419,31 +445,14 @@ export class XmlScanner {
     return text + literal(buf.slice(literalFrom, to));
   }
 
-  /** Moves the line count and the caches past the segment [from, end) just read. */
-  #consumed(buf: string, from: number, end: number, base: number): void {
-    if (this.#nextCr < end) {
-      // Line ends as saxes counts them: CRLF is one, a lone CR is one.
-      for (let i = from; i < end; i++) {
-        const c = buf.charCodeAt(i);
-        if (c === LF || (c === CR && buf.charCodeAt(i + 1) !== LF)) {
-          this.#line++;
-          this.#lineStart = base + i + 1;
-        }
-      }
-      this.#nextCr = indexOrLength(buf, '\r', end);
-      this.#nextLf = indexOrLength(buf, '\n', end);
-    } else {
-      let lf = this.#nextLf;
-      while (lf < end) {
+  /** Counts the line ends in [from, to) as saxes does: LF, CRLF and a lone CR are one each. */
+  #countLines(buf: string, from: number, to: number, base: number): void {
+    for (let i = from; i < to; i++) {
+      const c = buf.charCodeAt(i);
+      if (c === LF || (c === CR && buf.charCodeAt(i + 1) !== LF)) {
         this.#line++;
-        this.#lineStart = base + lf + 1;
-        lf = indexOrLength(buf, '\n', lf + 1);
+        this.#lineStart = base + i + 1;
       }
-      this.#nextLf = lf;
-    }
-    if (this.#nextSpecial < end) {
-      SPECIAL.lastIndex = end;
-      this.#nextSpecial = SPECIAL.exec(buf)?.index ?? buf.length;
     }
   }
 
@@ -472,7 +481,11 @@ export class XmlScanner {
     this.#rest = '';
     let chunkAt = this.#pendingAt;
     for (const chunk of this.#pending.splice(0)) {
-      if (chunkAt + chunk.length > at) sax.write(at > chunkAt ? chunk.slice(at - chunkAt) : chunk);
+      if (chunkAt + chunk.length > at) {
+        const text = at > chunkAt ? chunk.slice(at - chunkAt) : chunk;
+        handlers.saxesInput(text);
+        sax.write(text);
+      }
       chunkAt += chunk.length;
     }
   }
@@ -482,11 +495,6 @@ export class XmlScanner {
 function afterRoot(buf: string, from: number): number {
   for (let i = from; i < buf.length; i++) if (!isSpace(buf.charCodeAt(i))) throw HAND_OVER;
   return INCOMPLETE;
-}
-
-function indexOrLength(buf: string, search: string, from: number): number {
-  const found = buf.indexOf(search, from);
-  return found < 0 ? buf.length : found;
 }
 
 /** Literal text as saxes delivers it: CRLF and lone CR read as LF. */
