@@ -232,6 +232,33 @@ describe('XmlScanner', () => {
     expect(handedOverMidway).toBeGreaterThan(1000);
   });
 
+  it('hands a segment too long to keep to saxes, with the same events', () => {
+    // Mid-document: an attribute value full of '<', a long text; after the root element, long blank space.
+    const documents = [
+      `<feedback><a x="${'x'.repeat(300_000)}<${'x'.repeat(300_000)}"/><b>1</b></feedback>`,
+      `<feedback><a>1</a><b>${'text '.repeat(120_000)}</b><c/></feedback>`,
+      `<feedback><a>1</a></feedback>${' '.repeat(600_000)}<d/>`,
+    ];
+    for (const document of documents) {
+      const chunks: string[] = [];
+      for (let i = 0; i < document.length; i += 65_536) chunks.push(document.slice(i, i + 65_536));
+      const { fast, saxes } = compare(chunks);
+      expect(fast).toEqual(saxes);
+      expect(fast[0]).toMatch(/^open feedback/);
+      // Handed over at the long segment, before the document's end.
+      const scanner = new XmlScanner({
+        open() {},
+        close() {},
+        text() {},
+        error() {},
+        doctype() {},
+        saxesInput() {},
+      });
+      for (const chunk of chunks.slice(0, -1)) scanner.write(chunk);
+      expect(scanner.handedOver).toBe(true);
+    }
+  });
+
   it('reads CRLF documents, entities and attributes itself, with saxes line numbers after them', () => {
     const document =
       '<?xml version="1.0" encoding="UTF-8"?>\r\n<feedback xmlns="urn:x" a = \'1&amp;2\'\r\n b="x\ty">\r\n' +

@@ -57,6 +57,10 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze(
   Object.create(null) as Record<string, string>,
 );
 
+/** UTF-16 units of one unfinished segment (text and tag) kept for the next chunk; beyond, saxes reads on. */
+const MAX_SEGMENT = 256 * 1024;
+/** Chunks one unfinished segment may be carried over (the chunks of a file or a stream are kilobytes). */
+const MAX_CARRIES = 32;
 const LT = 60;
 const GT = 62;
 const SLASH = 47;
@@ -132,6 +136,8 @@ export class XmlScanner {
   /** Input not read yet (the start of a segment), and the stream position of its first character. */
   #rest = '';
   #restAt = 0;
+  /** Times the segment at #restAt has been carried over to a next chunk. */
+  #carries = 0;
   /** Line (1-based) of the next character to read, and the stream position where that line starts. */
   #line = 1;
   #lineStart = 0;
@@ -165,6 +171,11 @@ export class XmlScanner {
       if (value) this.#sax.on('text', this.#saxText);
       else this.#sax.off('text');
     }
+  }
+
+  /** Whether saxes reads the document now (the fast path met something it does not read). */
+  get handedOver(): boolean {
+    return this.#sax !== undefined;
   }
 
   /** Stream position (UTF-16 units read); at an open or close event, just past its '>'. */
@@ -224,8 +235,17 @@ export class XmlScanner {
   #scanAndKeep(buf: string, from: number, base: number): void {
     const stop = this.#scan(buf, from, base);
     if (this.#sax !== undefined) return;
+    const restAt = base + stop;
+    this.#carries = restAt === this.#restAt ? this.#carries + 1 : 0;
+    this.#restAt = restAt;
+    // An unfinished segment is read again with the next chunk. One this long is no report's (a huge text,
+    // an attribute value full of '<'), and one carried over this often comes in tiny chunks: reading them
+    // again and again would take quadratic time, so saxes, which goes on where it stopped, takes over.
+    if (buf.length - stop > MAX_SEGMENT || this.#carries > MAX_CARRIES) {
+      this.#handOver(restAt);
+      return;
+    }
     this.#rest = stop === 0 ? buf : buf.slice(stop);
-    this.#restAt = base + stop;
   }
 
   /**
