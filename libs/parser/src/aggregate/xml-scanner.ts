@@ -9,11 +9,12 @@
  *
  * It hands the rest of the document to saxes at the start of the segment it cannot read: a comment, CDATA,
  * a processing instruction, a non-ASCII name, a character saxes refuses, a mismatched close tag, anything
- * but blank space after the root element, an input that ends early. saxes then starts from a state equal to the one it would have reached.
- * It is primed with the open elements and given the scanner's line, column and position, so what it
- * reports, well-formedness errors with their line:column included, is what it would have reported reading
- * the whole document. A differential test (xml-scanner.test.ts) holds the two to the same events on the
- * samples and on thousands of damaged copies.
+ * but blank space after the root element, an input that ends early, a segment too long to keep reading
+ * again. saxes then starts from the state it would have reached: it is primed with the declaration and the
+ * open elements, given the scanner's line, column and position, and fed the chunks as they were written.
+ * So what it reports, well-formedness errors with their line:column included, is what it would have
+ * reported reading the whole document. A differential test (xml-scanner.test.ts) holds the two to the same
+ * events on the samples and on thousands of damaged copies.
  */
 import { SaxesParser } from 'saxes';
 
