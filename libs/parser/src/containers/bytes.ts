@@ -61,6 +61,12 @@ export async function* limitStreamBytes(
 
 export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
+  // Consecutive slices of one buffer (a file read whole, then streamed in slices): the whole is a view.
+  const first = chunks[0];
+  if (first !== undefined && chunks.every((chunk, i) => i === 0 || followsOn(chunks[i - 1]!, chunk))) {
+    const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    return new Uint8Array(first.buffer, first.byteOffset, length);
+  }
   const out = new Uint8Array(total ?? chunks.reduce((sum, chunk) => sum + chunk.length, 0));
   let at = 0;
   for (const chunk of chunks) {
@@ -68,6 +74,10 @@ export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint
     at += chunk.length;
   }
   return out;
+}
+
+function followsOn(previous: Uint8Array, chunk: Uint8Array): boolean {
+  return chunk.buffer === previous.buffer && chunk.byteOffset === previous.byteOffset + previous.length;
 }
 
 /** A stream whose first bytes have been read for detection, and the whole stream (head included) to go on. */

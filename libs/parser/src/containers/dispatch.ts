@@ -147,14 +147,17 @@ export async function* walk(stream: ByteStream, ctx: WalkContext): AsyncGenerato
         yield* walkMbox(peeked, ctx);
         return;
       case 'email': {
-        const bytes = await collectStream(
-          peeked.stream,
-          'maxInputBytes',
-          ctx.limits.maxInputBytes,
-          'email size',
-          ctx.source,
+        // Handed on without a name here, so that walkEmail can let the message go once it is parsed.
+        yield* walkEmail(
+          await collectStream(
+            peeked.stream,
+            'maxInputBytes',
+            ctx.limits.maxInputBytes,
+            'email size',
+            ctx.source,
+          ),
+          ctx,
         );
-        yield* walkEmail(bytes, ctx);
         return;
       }
       case 'xml':
@@ -252,6 +255,8 @@ async function* walkMbox(peeked: PeekedStream, ctx: WalkContext): AsyncGenerator
   }
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 /** One email: its forensic report if it is one, else every report among its attachments. */
 async function* walkEmail(bytes: Uint8Array, ctx: WalkContext): AsyncGenerator<ParseOutcome> {
   let email: ParsedEmail;
@@ -278,6 +283,9 @@ async function* walkEmail(bytes: Uint8Array, ctx: WalkContext): AsyncGenerator<P
     yield failure(error, ctx.source, 'INVALID_FORENSIC_REPORT');
     return;
   }
+  // Not a failure report: the raw message is no longer needed while its attachments are read (a big
+  // report's email is megabytes).
+  bytes = EMPTY_BYTES;
   let outcomes = 0;
   for (const [index, attachment] of email.attachments.entries()) {
     const name = attachment.filename === null ? '' : `:${attachment.filename}`;
