@@ -327,7 +327,8 @@ export class XmlScanner {
       }
     }
     let text: string | undefined;
-    if (special) text = this.#specialText(buf, from, lt);
+    // (Text with an '&', a ']', a CR or a character saxes refuses.)
+    if (special) text = decodeReferences(buf, from, lt, literal, true);
     else if (this.#wantText && lt > from) text = buf.slice(from, lt);
     let end: number;
     const next = buf.charCodeAt(lt + 1);
@@ -348,14 +349,8 @@ export class XmlScanner {
     }
     if (this.#tagSpaced) this.#countLines(buf, lt, end, base);
     if (text !== undefined && text.length > 0 && this.#wantText) this.#handlers.text(text);
-    if (next !== SLASH) {
-      this.#emitOpen(end, base);
-      return end;
-    }
-    this.#stack.pop();
-    this.#eventPosition = base + end;
-    this.#handlers.close();
-    if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
+    if (next === SLASH) this.#emitClose(end, base);
+    else this.#emitOpen(end, base);
     return end;
   }
 
@@ -364,11 +359,14 @@ export class XmlScanner {
     this.#eventPosition = base + end;
     this.#stack.push(name);
     this.#handlers.open(name, this.#tagAttributes);
-    if (this.#tagSelfClosing) {
-      this.#stack.pop();
-      this.#handlers.close();
-      if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
-    }
+    if (this.#tagSelfClosing) this.#emitClose(end, base);
+  }
+
+  #emitClose(end: number, base: number): void {
+    this.#eventPosition = base + end;
+    this.#stack.pop();
+    this.#handlers.close();
+    if (this.#stack.length === 0) this.#mode = Mode.AfterRoot;
   }
 
   /** Reads 'name S? >' after '</', where name is the open element's; returns the index past '>'. */
@@ -443,29 +441,6 @@ export class XmlScanner {
     }
   }
 
-  /** Text with an '&', a ']' or a character saxes refuses: decoded as saxes would, or handed over. */
-  #specialText(buf: string, from: number, to: number): string {
-    let text = '';
-    let literalFrom = from;
-    for (let i = from; i < to; i++) {
-      const c = buf.charCodeAt(i);
-      if (c === AMP) {
-        const semicolon = buf.indexOf(';', i + 1);
-        if (semicolon < 0 || semicolon > to) throw HAND_OVER;
-        const decoded = decodeEntity(buf.slice(i + 1, semicolon));
-        if (decoded === undefined) throw HAND_OVER;
-        text += literal(buf.slice(literalFrom, i)) + decoded;
-        i = semicolon;
-        literalFrom = semicolon + 1;
-      } else if (c === 93) {
-        if (buf.startsWith(']]>', i)) throw HAND_OVER;
-      } else if (isRefused(c)) {
-        throw HAND_OVER;
-      }
-    }
-    return text + literal(buf.slice(literalFrom, to));
-  }
-
   /** Counts the line ends in [from, to) as saxes does: LF, CRLF and a lone CR are one each. */
   #countLines(buf: string, from: number, to: number, base: number): void {
     for (let i = from; i < to; i++) {
@@ -526,27 +501,40 @@ function literal(text: string): string {
 /** A quoted attribute value as saxes delivers it: entities decoded, TAB, LF, CR and CRLF read as a space. */
 function attributeValue(raw: string): string {
   if (raw.includes('<')) throw HAND_OVER;
-  let value = raw;
-  if (SPECIAL_TEST.test(raw)) {
-    value = '';
-    let literalFrom = 0;
-    for (let i = 0; i < raw.length; i++) {
-      const c = raw.charCodeAt(i);
-      if (c === AMP) {
-        const semicolon = raw.indexOf(';', i + 1);
-        if (semicolon < 0) throw HAND_OVER;
-        const decoded = decodeEntity(raw.slice(i + 1, semicolon));
-        if (decoded === undefined) throw HAND_OVER;
-        value += spaced(raw.slice(literalFrom, i)) + decoded;
-        i = semicolon;
-        literalFrom = semicolon + 1;
-      } else if (isRefused(c)) {
-        throw HAND_OVER;
-      }
+  return SPECIAL_TEST.test(raw) ? decodeReferences(raw, 0, raw.length, spaced, false) : spaced(raw);
+}
+
+/**
+ * buf[from, to) as saxes delivers it: character references and predefined entities decoded, `normalize`
+ * applied to the literal runs between them (line ends in text, blank space in attribute values). Whatever
+ * saxes would refuse (another entity, a character it refuses, ']]>' in text) is left to it.
+ */
+function decodeReferences(
+  buf: string,
+  from: number,
+  to: number,
+  normalize: (literal: string) => string,
+  inText: boolean,
+): string {
+  let decoded = '';
+  let literalFrom = from;
+  for (let i = from; i < to; i++) {
+    const c = buf.charCodeAt(i);
+    if (c === AMP) {
+      const semicolon = buf.indexOf(';', i + 1);
+      if (semicolon < 0 || semicolon >= to) throw HAND_OVER;
+      const character = decodeEntity(buf.slice(i + 1, semicolon));
+      if (character === undefined) throw HAND_OVER;
+      decoded += normalize(buf.slice(literalFrom, i)) + character;
+      i = semicolon;
+      literalFrom = semicolon + 1;
+    } else if (c === 93) {
+      if (inText && buf.startsWith(']]>', i)) throw HAND_OVER;
+    } else if (isRefused(c)) {
+      throw HAND_OVER;
     }
-    return value + spaced(raw.slice(literalFrom));
   }
-  return spaced(value);
+  return decoded + normalize(buf.slice(literalFrom, to));
 }
 
 function spaced(text: string): string {
